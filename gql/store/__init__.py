@@ -1,0 +1,1 @@
+"""Where ProwJobs live: the store protocol and its backends (Kubernetes API, memory)."""
