@@ -99,3 +99,7 @@ class BackendForbidden(BackendError):
 
 class Unavailable(BackendError):
     """The store cannot be reached or answered with a server error; retrying may help."""
+
+
+class Unauthenticated(UserError):
+    """The request carries no valid credentials (HTTP 401); the message says what to send."""

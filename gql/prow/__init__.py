@@ -1,2 +1,4 @@
-"""Prow's domain: configuration, job definitions, ProwJob building. Pure: imports nothing else of gql
-except `gql.errors`, and does no I/O except the loader's file reading."""
+"""Prow's domain: configuration, job definitions, ProwJob building.
+
+Pure: imports nothing of gql but `gql.errors`; no I/O except the loader's file reading.
+"""

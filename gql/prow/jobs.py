@@ -39,27 +39,81 @@ class ContainerView:
     env: tuple[EnvVar, ...] = ()
 
 
+def compile_go_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a Go RE2 pattern from Prow config with Python's `re` (raises re.error).
+
+    The two dialects agree on the syntax Prow configs use; Go's `\\z` (end of text) is
+    translated to Python's `\\Z`. Go-only syntax such as `\\pL` or a flag group that is not at
+    the start is reported as an invalid pattern.
+    """
+    if "\\z" in pattern:
+        out: list[str] = []
+        i = 0
+        while i < len(pattern):
+            pair = pattern[i : i + 2]
+            if pair == "\\z":
+                out.append("\\Z")
+                i += 2
+            elif pair.startswith("\\"):
+                out.append(pair)
+                i += 2
+            else:
+                out.append(pattern[i])
+                i += 1
+        pattern = "".join(out)
+    return re.compile(pattern)
+
+
+def default_trigger_for(name: str) -> str:
+    """The trigger regex a presubmit gets when it sets neither trigger nor rerun_command.
+
+    Matches a comment line `/test <name>`, also when <name> is one of several space-separated
+    names (`/test a <name>, b`); written to be valid both as Go RE2 and as Python `re`.
+    """
+    return rf"(?m)^/test(?:[ \t]+\S+)*?[ \t]+{re.escape(name)},?(?:\s.*)?$"
+
+
+def default_rerun_command_for(name: str) -> str:
+    """The rerun command a presubmit gets by default: `/test <name>`."""
+    return f"/test {name}"
+
+
 @dataclass(frozen=True)
 class Brancher:
-    """`branches` / `skip_branches`: unanchored regexes; skip_branches wins; none = all branches."""
+    """`branches` / `skip_branches`: unanchored regexes; skip_branches wins; none = all branches.
+
+    Each pattern is compiled on its own (Prow joins them with `|`; for an unanchored search that
+    is the same, and it keeps Go-style leading flags like `(?i)` valid in Python).
+    """
 
     branches: tuple[str, ...] = ()
     skip_branches: tuple[str, ...] = ()
 
     @cached_property
-    def _run_re(self) -> re.Pattern[str] | None:
-        return re.compile("|".join(self.branches)) if self.branches else None
+    def _run_res(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_go_regex(b) for b in self.branches)
 
     @cached_property
-    def _skip_re(self) -> re.Pattern[str] | None:
-        return re.compile("|".join(self.skip_branches)) if self.skip_branches else None
+    def _skip_res(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(compile_go_regex(b) for b in self.skip_branches)
+
+    def errors(self) -> list[str]:
+        """Messages for patterns that do not compile (empty when all are valid)."""
+        found = []
+        for key, patterns in (("branches", self.branches), ("skip_branches", self.skip_branches)):
+            for pattern in patterns:
+                try:
+                    compile_go_regex(pattern)
+                except re.error as exc:
+                    found.append(f"{key}: invalid regular expression {pattern!r}: {exc}")
+        return found
 
     def could_run(self, branch: str) -> bool:
         """Whether a job with these filters runs against base branch `branch`."""
-        if self._skip_re is not None and self._skip_re.search(branch):
+        if any(p.search(branch) for p in self._skip_res):
             return False
-        if self._run_re is not None:
-            return self._run_re.search(branch) is not None
+        if self.branches:
+            return any(p.search(branch) for p in self._run_res)
         return True
 
     @property
@@ -67,8 +121,22 @@ class Brancher:
         """True when neither branches nor skip_branches is set."""
         return not self.branches and not self.skip_branches
 
+    def describe(self) -> str:
+        """Human text for messages: `branches [...]`, `skip_branches [...]` or `all branches`."""
+        parts = []
+        if self.branches:
+            parts.append(f"branches {list(self.branches)}")
+        if self.skip_branches:
+            parts.append(f"skip_branches {list(self.skip_branches)}")
+        return ", ".join(parts) or "all branches"
+
     def intersects(self, other: Brancher) -> bool:
-        """Prow's overlap test for duplicate job names: compares branch strings, not languages."""
+        """Prow's overlap test for duplicate job names: compares branch strings, not languages.
+
+        Two `branches` lists overlap only if they share an identical entry; a `branches` list
+        overlaps a skip-only filter if one of its entries (taken as a branch name) is not
+        skipped; two skip-only filters always overlap.
+        """
         if self.runs_against_all or other.runs_against_all:
             return True
         if self.branches:
@@ -165,6 +233,19 @@ class Presubmit(JobBase):
         """Whether this job runs against `branch` (branches / skip_branches)."""
         return self.brancher.could_run(branch)
 
+    @cached_property
+    def _trigger_re(self) -> re.Pattern[str] | None:
+        return compile_go_regex(self.trigger) if self.trigger else None
+
+    def trigger_matches(self, comment: str) -> bool:
+        """Whether a PR comment triggers this job (e.g. `/test <name>`)."""
+        return self._trigger_re is not None and self._trigger_re.search(comment) is not None
+
+    @property
+    def needs_explicit_trigger(self) -> bool:
+        """True when the job runs only when asked (`/test`, or a manual trigger)."""
+        return not self.always_run and not self.run_if_changed and not self.skip_if_only_changed
+
 
 @dataclass(frozen=True)
 class Postsubmit(JobBase):
@@ -196,6 +277,7 @@ class Periodic(JobBase):
     interval: str = ""
     minimum_interval: str = ""
     tags: tuple[str, ...] = ()
+    retry: Json | None = None
 
     @property
     def type(self) -> ProwJobType:

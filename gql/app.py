@@ -1,0 +1,244 @@
+"""Starlette app factory: builds everything the server needs from `Settings` and owns its lifespan.
+
+Nothing here is global: each `create_app` call makes an independent gateway, so tests can run
+several side by side (e.g. two replicas against one fake API server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from gql.config_state import ConfigState
+from gql.informer import Informer
+from gql.prow import links
+from gql.schema.context import GraphQLContext
+from gql.schema.result_cache import ResultStore
+from gql.schema.schema import build_schema
+from gql.schema.sharing import SharedStreams
+from gql.schema.views import JobViewCache
+from gql.service import GatewayService
+from gql.settings import Backend, Settings
+from gql.store.base import ProwJobObject, ProwJobStore
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """Everything one server instance owns; `service` exists while the lifespan runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = ConfigState(settings.config_path, settings.job_config_path)
+        self.view_cache = JobViewCache()
+        self.result_store = ResultStore()
+        self.shared_streams = SharedStreams()
+        self.store: ProwJobStore | None = None
+        self.informer: Informer | None = None
+        self._service: GatewayService | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def service(self) -> GatewayService:
+        """The service; only valid while the app is running."""
+        if self._service is None:
+            raise RuntimeError("the gateway is not running (lifespan not started)")
+        return self._service
+
+    @property
+    def namespace(self) -> str:
+        """--namespace, else Prow's prowjob_namespace."""
+        return self.settings.namespace or self.config.index.config.prowjob_namespace
+
+    async def start(self) -> None:
+        """Connect the store, start the informer (and the simulator on the memory backend)."""
+        s = self.settings
+        self.store = await self._open_store()
+        self.informer = Informer(
+            self.store,
+            watch_timeout_seconds=s.watch_timeout_seconds,
+            inactivity_timeout=s.watch_inactivity_timeout,
+        )
+        self._service = GatewayService(
+            config=self.config,
+            store=self.store,
+            informer=self.informer,
+            deck_url=s.deck_url,
+            dry_run=s.dry_run,
+            follow_wait=s.follow_wait,
+        )
+        self.informer.start()
+        if s.backend is Backend.MEMORY:
+            from gql.store.simulator import PlankSimulator
+
+            simulator = PlankSimulator(
+                self.store,
+                pending_after=s.sim_pending_after,
+                complete_after=s.sim_complete_after,
+                failure_rate=s.sim_failure_rate,
+                url_for=self._job_url,
+            )
+            self._tasks.append(asyncio.create_task(simulator.run(), name="plank-simulator"))
+        if s.config_reload_interval > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.config.watch(s.config_reload_interval), name="config-reload"
+                )
+            )
+
+    async def stop(self) -> None:
+        """Cancel background tasks and close the store."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.informer is not None:
+            await self.informer.stop()
+        if self.store is not None:
+            await self.store.aclose()
+
+    def _job_url(self, obj: ProwJobObject, build_id: str) -> str:
+        return links.job_url(obj, build_id, self.config.index.config.plank)
+
+    async def _open_store(self) -> ProwJobStore:
+        if self.settings.backend is Backend.MEMORY:
+            from gql.store.memory import MemoryStore
+
+            return MemoryStore(self.namespace)
+        from gql.store.kube import connect
+
+        return await connect(self.settings.kubeconfig, self.settings.context, self.namespace)
+
+    @property
+    def healthy(self) -> bool:
+        """False when a background task that should run forever has died."""
+        if self.informer is not None and not self.informer.healthy:
+            return False
+        return all(not t.done() for t in self._tasks)
+
+    @property
+    def ready(self) -> bool:
+        """Config loaded (always, once constructed) and the informer has completed a list."""
+        return self.informer is not None and self.informer.synced.is_set()
+
+
+class GatewayGraphQL(GraphQL[GraphQLContext, None]):
+    """Strawberry's ASGI view, with our per-request context."""
+
+    def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
+        s = gateway.settings
+        super().__init__(
+            build_schema(
+                mask_errors=s.mask_errors,
+                introspection=s.introspection,
+                max_depth=s.max_query_depth,
+                max_aliases=s.max_aliases,
+                max_tokens=s.max_tokens,
+                result_store=gateway.result_store,
+                shared=gateway.shared_streams,
+            ),
+            graphql_ide="graphiql" if s.graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            keep_alive=True,
+            keep_alive_interval=15,
+            **kwargs,
+        )
+        self.gateway = gateway
+        self._frames = FrameCache()
+
+    def encode_json(self, data: object) -> str | bytes:
+        # A shared subscription hands the same result to every follower: encode it once.
+        return self._frames.encode(data, super().encode_json)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> GraphQLContext:
+        return GraphQLContext(
+            service=self.gateway.service,
+            view_cache=self.gateway.view_cache,
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            request=request,
+            response=response,
+        )
+
+
+class FrameCache:
+    """Remembers the encoding of recent `next` frames, keyed by the identity of their result."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._frames: dict[tuple[int, object], tuple[object, str | bytes]] = {}
+
+    def encode(self, data: object, encode: Callable[[object], str | bytes]) -> str | bytes:
+        """`encode(data)`, reusing the previous encoding of the same `next` payload data."""
+        if not isinstance(data, dict) or data.get("type") != "next":
+            return encode(data)
+        payload = data.get("payload")
+        if not isinstance(payload, dict) or set(payload) != {"data"}:
+            return encode(data)
+        result_data = payload["data"]
+        key = (id(result_data), data.get("id"))
+        cached = self._frames.get(key)
+        # Holding `result_data` keeps its id from being reused while the entry lives.
+        if cached is not None and cached[0] is result_data:
+            return cached[1]
+        encoded = encode(data)
+        if len(self._frames) >= self._size:
+            self._frames.pop(next(iter(self._frames)))
+        self._frames[key] = (result_data, encoded)
+        return encoded
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the ASGI app for `settings`; raises ConfigError if the Prow config is invalid."""
+    gateway = Gateway(settings)
+    graphql = GatewayGraphQL(gateway)
+
+    async def healthz(_: Request) -> Response:
+        ok = gateway.healthy
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+    async def readyz(_: Request) -> Response:
+        ready = gateway.ready
+        body = {"ready": ready, "config_generation": gateway.config.index.generation}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def root(request: Request) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/graphql")
+        return JSONResponse({"service": "prow-graphql", "graphql": "/graphql"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/", root),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    return app

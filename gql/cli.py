@@ -1,0 +1,93 @@
+"""The `prow-graphql` command: serve, export-schema, and the scripting client (trigger, jobs)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from gql.client.args import add_jobs_arguments, add_trigger_arguments
+from gql.errors import ConfigError
+from gql.settings import Settings, add_serve_arguments, settings_from_args
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = argparse.ArgumentParser(
+        prog="prow-graphql", description="A GraphQL gateway over Prow jobs."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway")
+    add_serve_arguments(serve)
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    trigger = commands.add_parser("trigger", help="trigger a job on a running gateway (--follow)")
+    add_trigger_arguments(trigger)
+    jobs = commands.add_parser("jobs", help="list the jobs a running gateway has configured")
+    add_jobs_arguments(jobs)
+    args = parser.parse_args(argv)
+    if args.command == "export-schema":
+        return _export_schema(args.output)
+    if args.command in ("trigger", "jobs"):
+        from gql.client.commands import run
+
+        return run(args)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        parser.exit(2, f"prow-graphql serve: {exc}\n")
+    return _serve(settings)
+
+
+def _export_schema(output: str | None) -> int:
+    from gql.schema.schema import export_sdl
+
+    sdl = export_sdl()
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from gql import logs
+    from gql.app import create_app
+
+    logs.configure(settings.log_format, settings.log_level)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"prow-graphql: the Prow configuration cannot be loaded:\n{exc}", file=sys.stderr)
+        return 2
+    base = f"http://{_url_host(settings.host)}:{settings.port}"
+    print(f"prow-graphql {settings.backend.value} backend: GraphiQL at {base}/graphql", flush=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+        lifespan="on",
+        proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 2
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+if __name__ == "__main__":
+    sys.exit(main())

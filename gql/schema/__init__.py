@@ -1,0 +1,1 @@
+"""The GraphQL schema (Strawberry): thin resolvers over `gql.service` and the job index."""

@@ -1,0 +1,123 @@
+"""Builds the Strawberry schema with the extensions production needs."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types.graphql import OperationType
+
+from gql.errors import UserError
+from gql.schema.mutation import Mutation
+from gql.schema.query import Query
+from gql.schema.result_cache import ConfigResultCache, ResultStore
+from gql.schema.sharing import SharedStreams, share_key
+from gql.schema.subscription import Subscription
+
+log = logging.getLogger(__name__)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Mask unexpected errors; user errors and GraphQL validation errors are safe to show."""
+    original = error.original_error
+    if original is None or isinstance(original, UserError):
+        return False
+    log.error("unexpected error in %s: %r", ".".join(map(str, error.path or [])), original)
+    return True
+
+
+class GatewaySchema(strawberry.Schema):
+    """A schema whose identical subscriptions are executed once and shared (see sharing.py)."""
+
+    def __init__(self, *args: Any, shared: SharedStreams | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared = shared
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        found = share_key(query, variable_values, operation_name) if self.shared else None
+        if self.shared is None or found is None:
+            return await super().stream(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                operation_extensions,
+                allowed_operation_types,
+            )
+        key, replay = found
+
+        def start() -> Any:
+            return super(GatewaySchema, self).stream(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                operation_extensions,
+                allowed_operation_types,
+            )
+
+        return self.shared.join(key, replay, start)
+
+
+def build_schema(
+    *,
+    mask_errors: bool = True,
+    introspection: bool = True,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    result_store: ResultStore | None = None,
+    shared: SharedStreams | None = None,
+) -> GatewaySchema:
+    """The gateway's schema; limits reject abusive documents before execution."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        functools.partial(QueryDepthLimiter, max_depth=max_depth),
+        functools.partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
+        functools.partial(ParserCache, maxsize=256),
+        functools.partial(ValidationCache, maxsize=256),
+    ]
+    if not introspection:
+        extensions.append(functools.partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    if mask_errors:
+        extensions.append(functools.partial(MaskErrors, should_mask_error=_should_mask))
+    if result_store is not None:
+        extensions.append(functools.partial(ConfigResultCache, store=result_store))
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        shared=shared,
+    )
+
+
+def export_sdl() -> str:
+    """The schema as SDL, as written to schema.graphql."""
+    return build_schema().as_str() + "\n"

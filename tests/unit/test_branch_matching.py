@@ -1,0 +1,74 @@
+"""Brancher: Prow's unanchored branch matching and its string-based overlap test."""
+
+from __future__ import annotations
+
+import pytest
+
+from gql.prow.jobs import Brancher, compile_go_regex
+
+
+@pytest.mark.parametrize(
+    ("brancher", "branch", "runs"),
+    [
+        (Brancher(), "anything", True),
+        (Brancher(branches=("main",)), "main", True),
+        (Brancher(branches=("main",)), "not-main-2", True),  # unanchored, like Prow
+        (Brancher(branches=("main",)), "master", False),
+        (Brancher(branches=("^main$",)), "main", True),
+        (Brancher(branches=("^main$",)), "not-main-2", False),
+        (Brancher(branches=("^main$", "^release-.*")), "release-1.2", True),
+        (Brancher(skip_branches=("^release-",)), "release-1.2", False),
+        (Brancher(skip_branches=("^release-",)), "main", True),
+        # skip_branches wins over branches
+        (Brancher(branches=("release",), skip_branches=("release-1.0",)), "release-1.0", False),
+        (Brancher(branches=("release",), skip_branches=("release-1.0",)), "release-1.1", True),
+        (Brancher(branches=(r"^main\z",)), "main", True),  # Go's \z
+        (Brancher(branches=("(?i)^MAIN$",)), "main", True),  # Go-style leading flags per pattern
+        (Brancher(branches=("(?i)^dev$", "^main$")), "main", True),
+    ],
+)
+def test_could_run(brancher: Brancher, branch: str, runs: bool) -> None:
+    assert brancher.could_run(branch) is runs
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        (Brancher(), Brancher(), True),
+        (Brancher(), Brancher(branches=("main",)), True),
+        (Brancher(branches=("main",)), Brancher(branches=("main", "dev")), True),
+        # Prow compares the strings: these two overlap in practice but pass as disjoint
+        (Brancher(branches=("main",)), Brancher(branches=("^main$",)), False),
+        (Brancher(branches=("release-1.0",)), Brancher(branches=("release-1.1",)), False),
+        (Brancher(branches=("release-1.0",)), Brancher(skip_branches=(r"release-\d",)), False),
+        (Brancher(branches=("main",)), Brancher(skip_branches=("release",)), True),
+        (Brancher(skip_branches=("a",)), Brancher(skip_branches=("b",)), True),
+    ],
+)
+def test_intersects_like_prow_and_symmetrically(a: Brancher, b: Brancher, overlap: bool) -> None:
+    assert a.intersects(b) is overlap
+    assert b.intersects(a) is overlap
+
+
+def test_runs_against_all_and_describe() -> None:
+    assert Brancher().runs_against_all
+    assert not Brancher(skip_branches=("x",)).runs_against_all
+    assert Brancher().describe() == "all branches"
+    assert Brancher(branches=("a",), skip_branches=("b",)).describe() == (
+        "branches ['a'], skip_branches ['b']"
+    )
+
+
+def test_errors_name_each_bad_pattern() -> None:
+    assert Brancher(branches=("ok", "("), skip_branches=("[",)).errors() == [
+        "branches: invalid regular expression '(': missing ), unterminated subpattern at "
+        "position 0",
+        "skip_branches: invalid regular expression '[': unterminated character set at position 0",
+    ]
+    assert Brancher(branches=("^main$",)).errors() == []
+
+
+def test_go_end_of_text_escape_is_translated_but_escaped_backslashes_are_not() -> None:
+    assert compile_go_regex(r"^main\z").pattern == r"^main\Z"
+    assert compile_go_regex(r"a\\z").pattern == r"a\\z"
+    assert compile_go_regex(r"a\\z").search("a\\z") is not None
