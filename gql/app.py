@@ -11,26 +11,40 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
+from strawberry.types.unset import UnsetType
 
 from gql.config_state import ConfigState
+from gql.errors import GatewayError, Unauthenticated
+from gql.http_guard import HttpGuard
+from gql.identity import ANONYMOUS, Authenticator, RequestInfo, authenticator_for
+from gql.identity import authorization_from_init_payload as init_authorization
 from gql.informer import Informer
+from gql.metrics import Metrics
 from gql.prow import links
 from gql.schema.context import GraphQLContext
 from gql.schema.result_cache import ResultStore
 from gql.schema.schema import build_schema
 from gql.schema.sharing import SharedStreams
 from gql.schema.views import JobViewCache
-from gql.service import GatewayService
-from gql.settings import Backend, Settings
+from gql.service import GatewayService, Policy
+from gql.settings import AuthMode, Backend, Settings
 from gql.store.base import ProwJobObject, ProwJobStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +56,13 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = ConfigState(settings.config_path, settings.job_config_path)
+        self.authenticator: Authenticator = authenticator_for(
+            settings.auth,
+            token_file=settings.token_file,
+            trusted_proxies=settings.trusted_proxies,
+        )
+        self.metrics = Metrics()
+        self.config.on_outcome(lambda ok: self.metrics.observe_config_reload(ok))
         self.view_cache = JobViewCache()
         self.result_store = ResultStore()
         self.shared_streams = SharedStreams()
@@ -76,8 +97,22 @@ class Gateway:
             store=self.store,
             informer=self.informer,
             deck_url=s.deck_url,
-            dry_run=s.dry_run,
+            policy=Policy(
+                authorize=s.auth is not AuthMode.NONE,
+                dry_run=s.dry_run,
+                enable_abort=s.enable_abort,
+                env_allowlist=s.env_allowlist,
+                idempotency_window=timedelta(hours=s.idempotency_window_hours),
+            ),
+            metrics=self.metrics,
             follow_wait=s.follow_wait,
+        )
+        informer = self.informer
+        self.metrics.bind(
+            cache_size=lambda: float(len(informer)),
+            watch_restarts=lambda: float(informer.stats.watch_restarts),
+            watch_relists=lambda: float(informer.stats.relists),
+            watch_errors=lambda: float(informer.stats.errors),
         )
         self.informer.start()
         if s.backend is Backend.MEMORY:
@@ -152,9 +187,15 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
                 shared=gateway.shared_streams,
             ),
             graphql_ide="graphiql" if s.graphiql else None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+            ),
             keep_alive=True,
             keep_alive_interval=15,
+            max_subscriptions_per_connection=s.max_subscriptions_per_connection,
+            allowed_origins=s.cors_origins,
             **kwargs,
         )
         self.gateway = gateway
@@ -167,13 +208,33 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GraphQLContext:
+        state = request.scope.get("state") or {}
         return GraphQLContext(
             service=self.gateway.service,
             view_cache=self.gateway.view_cache,
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            # HTTP requests were authenticated by HttpGuard; WebSockets in on_ws_connect.
+            identity=state.get("identity", ANONYMOUS),
+            request_id=state.get("request_id") or uuid.uuid4().hex,
+            metrics=self.gateway.metrics,
             request=request,
             response=response,
         )
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its connection_init payload (or upgrade headers)."""
+        authenticator = self.gateway.authenticator
+        if not authenticator.required:
+            return None
+        ws = context.request
+        info = RequestInfo.of(ws.client.host if ws.client else None, ws.headers.raw)
+        from_payload = init_authorization(context.connection_params)
+        if from_payload is not None:
+            info = info.with_authorization(from_payload)
+        try:
+            context.identity = authenticator.authenticate_request(info)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        return None
 
 
 class FrameCache:
@@ -217,6 +278,10 @@ def create_app(settings: Settings) -> Starlette:
         body = {"ready": ready, "config_generation": gateway.config.index.generation}
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    async def metrics(_: Request) -> Response:
+        body, content_type = gateway.metrics.render()
+        return Response(body, media_type=content_type)
+
     async def root(request: Request) -> Response:
         if "text/html" in request.headers.get("accept", ""):
             return RedirectResponse("/graphql")
@@ -224,21 +289,55 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await gateway.start()
+        try:
+            await gateway.start()
+        except GatewayError as exc:
+            # Say what is wrong in one line; uvicorn then reports the failed start-up.
+            log.error("cannot start: %s", exc)
+            await gateway.stop()
+            raise
         try:
             yield
         finally:
             await gateway.stop()
 
-    app = Starlette(
-        routes=[
-            Route("/", root),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/", root),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    if settings.metrics_port == settings.port:
+        routes.append(Route("/metrics", metrics))
+    middleware = [
+        Middleware(
+            HttpGuard,
+            authenticator=gateway.authenticator,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    ]
+    if settings.cors_origins:
+        # Outermost, so that preflights and 4xx answers carry the CORS headers too.
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+            ),
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = gateway
     return app
+
+
+def create_metrics_app(gateway: Gateway) -> Starlette:
+    """The Prometheus endpoint, served on --metrics-port apart from the API."""
+
+    async def metrics(_: Request) -> Response:
+        body, content_type = gateway.metrics.render()
+        return Response(body, media_type=content_type)
+
+    return Starlette(routes=[Route("/metrics", metrics)])

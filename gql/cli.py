@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from gql.client.args import add_jobs_arguments, add_trigger_arguments
 from gql.errors import ConfigError
 from gql.settings import Settings, add_serve_arguments, settings_from_args
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -55,32 +60,67 @@ def _export_schema(output: str | None) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn
+    import asyncio
 
     from gql import logs
-    from gql.app import create_app
+    from gql.app import create_app, create_metrics_app
 
     logs.configure(settings.log_format, settings.log_level)
     try:
         app = create_app(settings)
     except ConfigError as exc:
-        print(f"prow-graphql: the Prow configuration cannot be loaded:\n{exc}", file=sys.stderr)
+        print(f"prow-graphql: cannot start: {exc}", file=sys.stderr)
         return 2
+    gateway = app.state.gateway
+    servers = [_server(app, settings.host, settings.port)]
+    if settings.metrics_port and settings.metrics_port != settings.port:
+        servers.append(_server(create_metrics_app(gateway), settings.host, settings.metrics_port))
     base = f"http://{_url_host(settings.host)}:{settings.port}"
-    print(f"prow-graphql {settings.backend.value} backend: GraphiQL at {base}/graphql", flush=True)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        ws="websockets-sansio",
-        lifespan="on",
-        proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+    print(
+        f"prow-graphql ({settings.backend.value} backend): GraphiQL at {base}/graphql", flush=True
     )
-    server = uvicorn.Server(config)
-    server.run()
-    return 0 if server.started else 2
+    asyncio.run(_run_servers(servers))
+    if not servers[0].started:
+        print(
+            "prow-graphql: the server did not start; the log above says why "
+            "(with --backend kube: pass --kubeconfig/--context, or try --backend memory)",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def _server(app: object, host: str, port: int) -> uvicorn.Server:
+    import uvicorn
+
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            ws="websockets-sansio",
+            lifespan="on",
+            proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+        )
+    )
+
+
+async def _run_servers(servers: list[uvicorn.Server]) -> None:
+    import asyncio
+
+    async def serve(server: uvicorn.Server) -> None:
+        # uvicorn raises SystemExit when the lifespan start-up fails; main() reports it.
+        with contextlib.suppress(SystemExit):
+            await server.serve()
+
+    tasks = [asyncio.create_task(serve(s)) for s in servers]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    # When one server stops (signal or start-up failure), stop the others too.
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _url_host(host: str) -> str:

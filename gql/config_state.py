@@ -34,10 +34,15 @@ class ConfigState:
         self.reloads_failed = 0
         self.last_reload_seconds: float | None = None
         self._listeners: list[Callable[[JobIndex], None]] = []
+        self._outcome_listeners: list[Callable[[bool], None]] = []
 
     def on_swap(self, listener: Callable[[JobIndex], None]) -> None:
         """Call `listener(new_index)` after each successful reload."""
         self._listeners.append(listener)
+
+    def on_outcome(self, listener: Callable[[bool], None]) -> None:
+        """Call `listener(ok)` after each reload that found changes (ok) or failed (not ok)."""
+        self._outcome_listeners.append(listener)
 
     def reload(self) -> bool:
         """Re-read changed files; swap on success, keep the last good index on error.
@@ -52,6 +57,8 @@ class ConfigState:
             self.last_error = str(exc)
             self.last_error_at = datetime.now(UTC)
             log.error("config reload failed, keeping the last good config: %s", exc)
+            for outcome in self._outcome_listeners:
+                outcome(False)
             return False
         finally:
             self.last_reload_seconds = time.perf_counter() - started
@@ -69,6 +76,8 @@ class ConfigState:
         )
         for listener in self._listeners:
             listener(index)
+        for outcome in self._outcome_listeners:
+            outcome(True)
         return True
 
     async def watch(self, interval: float) -> None:

@@ -57,6 +57,7 @@ class CreateResult(enum.StrEnum):
 
     CREATED = "created"
     DRY_RUN = "dry_run"
+    EXISTING = "existing"  # an idempotency key matched a ProwJob created earlier
     FAILED = "failed"
 
 

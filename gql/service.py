@@ -10,21 +10,51 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import enum
+import fnmatch
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gql.config_state import ConfigState
-from gql.errors import Conflict, InvalidInput, ProwJobNotFound
+from gql.errors import (
+    Conflict,
+    InvalidInput,
+    ObjectNotFound,
+    PermissionDenied,
+    ProwJobNotFound,
+    UserError,
+)
 from gql.identity import Identity
 from gql.informer import Change, Informer
+from gql.metrics import CreateResult, Metrics
 from gql.prow import links
-from gql.prow.objects import ProwJobRecord, ProwJobState, ProwJobType, Pull
-from gql.prow.prowjob import build_prowjob, new_refs
+from gql.prow.authz import may_run
+from gql.prow.jobs import Job, Periodic
+from gql.prow.objects import (
+    ANNOTATION_IDEMPOTENCY_KEY,
+    ANNOTATION_TRIGGERED_BY,
+    ProwJobRecord,
+    ProwJobState,
+    ProwJobType,
+    Pull,
+    Refs,
+    parse_refs,
+)
+from gql.prow.prowjob import build_prowjob, new_prowjob, new_refs, set_container_env
 from gql.store.base import ProwJobObject, ProwJobStore
+
+# Names of idempotent ProwJobs: uuid5(namespace, identity + key) is the same on every replica, so
+# the API server's AlreadyExists decides which of two concurrent calls creates the job.
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0c1e52-8a51-4a0e-9d3b-5b7c2f0e4d11")
+_IDEMPOTENCY_HOPS = 8
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_ENV_VALUE = 4096
+_ABORTABLE = frozenset({ProwJobState.TRIGGERED, ProwJobState.PENDING, ProwJobState.SCHEDULING})
 
 # Kubernetes name segments for org/repo/branch: generous, but no whitespace or control characters.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -53,17 +83,45 @@ class TriggerRequest:
     pull_request: PullRequestInput | None = None
     author: str = ""
     dry_run: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerOutcome:
-    """The ProwJob created (or, for a dry run, the one that would be)."""
+    """The ProwJob created (or, for a dry run, the one that would be).
+
+    `existing` is True when an idempotency key matched a job created earlier.
+    """
 
     prowjob: ProwJobObject
     record: ProwJobRecord
     dry_run: bool
     status_link: str | None
     log_link: str | None
+    existing: bool = False
+
+
+class RerunMode(enum.Enum):
+    """Deck's rerun modes: copy the old spec, or rebuild from the current config."""
+
+    ORIGINAL = "original"
+    LATEST = "latest"
+
+
+class NotAbortable(UserError):
+    """The ProwJob is already finished (only triggered or pending jobs can be aborted)."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Server-wide rules for mutations, from Settings."""
+
+    authorize: bool = False
+    dry_run: bool = False
+    enable_abort: bool = False
+    env_allowlist: tuple[str, ...] = ()
+    idempotency_window: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +173,17 @@ class GatewayService:
         store: ProwJobStore,
         informer: Informer,
         deck_url: str | None = None,
-        dry_run: bool = False,
+        policy: Policy | None = None,
+        metrics: Metrics | None = None,
         follow_wait: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.store = store
         self.informer = informer
+        self.policy = policy or Policy()
+        self.metrics = metrics
         self._deck_url = deck_url
-        self._server_dry_run = dry_run
         self._follow_wait = follow_wait
         self._clock = clock
 
@@ -135,11 +195,14 @@ class GatewayService:
     # --- trigger -------------------------------------------------------------------------------
 
     async def trigger(self, request: TriggerRequest, identity: Identity) -> TriggerOutcome:
-        """Validate, find the job, build the ProwJob exactly as Prow would, and create it."""
+        """Validate, find the job, authorize, build the ProwJob exactly as Prow would, create it."""
         _validate(request)
+        env = self._validate_env(request.env)
         index = self.config.index
         org_repo = f"{request.org}/{request.repo}"
         job = index.find(request.type, org_repo, request.job, request.base_ref)
+        self._authorize(job.rerun_auth_config, _job_org_repo(job, org_repo), job.cluster,
+                        identity, job.name, "trigger")  # fmt: skip
         refs = None
         if request.type is not ProwJobType.PERIODIC:
             pull = None
@@ -149,30 +212,227 @@ class GatewayService:
             refs = new_refs(
                 index.config.github_link_url, request.org, request.repo, request.base_ref, pull=pull
             )
-        author = identity.user if identity.authenticated else request.author
-        dry_run = request.dry_run or self._server_dry_run
-        for attempt in range(2):
-            obj = build_prowjob(
+        author = _author(identity, request.author)
+        dry_run = request.dry_run or self.policy.dry_run
+
+        def build(name: str | None, annotations: Mapping[str, str]) -> ProwJobObject:
+            return build_prowjob(
                 job,
                 run_as=request.type,
                 refs=refs,
                 scheduler_enabled=index.config.scheduler_enabled,
                 now=self._clock(),
+                name=name,
                 author=author or None,
+                extra_annotations=annotations,
+                env=env,
             )
-            if dry_run:
-                obj.setdefault("metadata", {})["namespace"] = self.namespace
-                break
+
+        if dry_run:
+            obj = build(None, {})
+            obj.setdefault("metadata", {})["namespace"] = self.namespace
+            self._count(CreateResult.DRY_RUN)
+            return self._outcome(obj, dry_run=True)
+        if request.idempotency_key:
+            return await self._create_idempotent(request.idempotency_key, identity, author, build)
+        return self._outcome(await self._create(lambda: build(None, {})))
+
+    async def _create(self, build: Callable[[], ProwJobObject]) -> ProwJobObject:
+        """Create a freshly built ProwJob; a (vanishingly rare) UUID clash is retried once."""
+        for attempt in range(2):
             try:
-                obj = await self.store.create(obj)
-                break
+                created = await self.store.create(build())
             except Conflict:
-                # A random UUID clashed (or a retried create landed): build a fresh name once.
                 if attempt == 1:
+                    self._count(CreateResult.FAILED)
                     raise
+                continue
+            except Exception:
+                self._count(CreateResult.FAILED)
+                raise
+            self._count(CreateResult.CREATED)
+            return created
+        raise AssertionError("unreachable")
+
+    async def _create_idempotent(
+        self,
+        key: str,
+        identity: Identity,
+        author: str,
+        build: Callable[[str | None, Mapping[str, str]], ProwJobObject],
+    ) -> TriggerOutcome:
+        """Create under a name derived from (caller, key); AlreadyExists means "done before".
+
+        The first name is uuid5(caller, key). If it exists but is older than the window, the
+        chain continues with uuid5(caller, key, that name), so every replica walks the same names.
+        """
+        caller = identity.user if identity.authenticated else (author or "anonymous")
+        seed = f"{caller}\x00{key}"
+        annotations = {ANNOTATION_IDEMPOTENCY_KEY: key}
+        for _ in range(_IDEMPOTENCY_HOPS):
+            name = str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, seed))
+            try:
+                created = await self.store.create(build(name, annotations))
+            except Conflict:
+                try:
+                    existing = await self.store.get(name)
+                except ObjectNotFound:
+                    continue  # deleted meanwhile (sinker): try the same name again
+                record = ProwJobRecord.from_object(existing)
+                started = record.start_time
+                if (
+                    started is not None
+                    and self._clock() - started <= self.policy.idempotency_window
+                ):
+                    self._count(CreateResult.EXISTING)
+                    return self._outcome(existing, existing=True)
+                seed = f"{seed}\x00{name}"
+                continue
+            self._count(CreateResult.CREATED)
+            return self._outcome(created)
+        raise InvalidInput("idempotency_key", "has been used too many times; choose a new key")
+
+    def _outcome(
+        self, obj: ProwJobObject, *, dry_run: bool = False, existing: bool = False
+    ) -> TriggerOutcome:
         record = ProwJobRecord.from_object(obj)
         status_link, log_link = self.links(record)
-        return TriggerOutcome(obj, record, dry_run, status_link, log_link)
+        return TriggerOutcome(obj, record, dry_run, status_link, log_link, existing)
+
+    def _count(self, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_prowjob(result)
+
+    def _authorize(
+        self,
+        rerun_auth_config: Mapping[str, Any] | None,
+        org_repo: str,
+        cluster: str,
+        identity: Identity,
+        job_name: str,
+        action: str,
+    ) -> None:
+        """Deck's per-job rules; skipped when the server runs without authentication."""
+        if not self.policy.authorize:
+            return
+        deck = self.config.index.config.deck
+        decision = may_run(
+            rerun_auth_config, deck, org_repo, cluster, identity, job_name=job_name, action=action
+        )
+        decision.raise_if_denied()
+
+    def _validate_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Env overrides: names on the allowlist only, sane values."""
+        checked: dict[str, str] = {}
+        for name, value in env.items():
+            where = f"env.{name}"
+            if not _ENV_NAME_RE.match(name):
+                raise InvalidInput("env", f"{name!r} is not a valid environment variable name")
+            if not any(fnmatch.fnmatchcase(name, allowed) for allowed in self.policy.env_allowlist):
+                allowed = ", ".join(self.policy.env_allowlist) or "none (no --env-allowlist)"
+                raise InvalidInput(where, f"may not be overridden; allowed names: {allowed}")
+            if len(value) > _MAX_ENV_VALUE or "\x00" in value:
+                raise InvalidInput(where, f"must be at most {_MAX_ENV_VALUE} characters, no NUL")
+            checked[name] = value
+        return checked
+
+    # --- abort and rerun -----------------------------------------------------------------------
+
+    async def abort(self, name: str, identity: Identity) -> ProwJobRecord:
+        """Deck's abort: only triggered or pending jobs; merge-patch state aborted + description."""
+        if not self.policy.enable_abort:
+            raise PermissionDenied(
+                "aborting is disabled on this server; start it with --enable-abort "
+                "(and give its Role the patch verb)"
+            )
+        for _ in range(3):
+            obj = await self._get_object(name)
+            record = ProwJobRecord.from_object(obj)
+            spec = obj.get("spec") or {}
+            self._authorize(spec.get("rerun_auth_config"), _record_org_repo(record),
+                            record.cluster, identity, record.job, "abort")  # fmt: skip
+            if record.state not in _ABORTABLE:
+                raise NotAbortable(
+                    f"ProwJob {name} is {record.state.value}; only triggered or pending jobs "
+                    "can be aborted"
+                )
+            patch = {
+                # The precondition makes a job that finished meanwhile fail with Conflict.
+                "metadata": {"resourceVersion": record.resource_version},
+                "status": {
+                    "state": ProwJobState.ABORTED.value,
+                    "description": f"{identity.display} successfully aborted {name}.",
+                },
+            }
+            try:
+                return ProwJobRecord.from_object(await self.store.patch(name, patch))
+            except Conflict:
+                continue
+        raise NotAbortable(f"ProwJob {name} kept changing; try again")
+
+    async def rerun(self, name: str, mode: RerunMode, identity: Identity) -> TriggerOutcome:
+        """Deck's rerun: a new ProwJob from the old spec (ORIGINAL) or from current config."""
+        obj = await self._get_object(name)
+        record = ProwJobRecord.from_object(obj)
+        old_spec: Mapping[str, Any] = obj.get("spec") or {}
+        self._authorize(old_spec.get("rerun_auth_config"), _record_org_repo(record),
+                        record.cluster, identity, record.job, "rerun")  # fmt: skip
+        meta = obj.get("metadata") or {}
+        annotations = dict(meta.get("annotations") or {})
+        annotations.pop(ANNOTATION_IDEMPOTENCY_KEY, None)
+        author = _author(identity, "")
+        if author:
+            annotations[ANNOTATION_TRIGGERED_BY] = author
+        index = self.config.index
+        if mode is RerunMode.ORIGINAL:
+            spec = dict(old_spec)
+            labels = dict(meta.get("labels") or {})
+        else:
+            job = self._current_job(record)
+            raw_refs = old_spec.get("refs")
+            refs = parse_refs(raw_refs) if isinstance(raw_refs, Mapping) else None
+            rebuilt = build_prowjob(
+                job,
+                run_as=record.type,
+                refs=_refs_for_rebuild(refs, index.config.github_link_url),
+                scheduler_enabled=index.config.scheduler_enabled,
+                now=self._clock(),
+            )
+            spec = rebuilt["spec"]
+            labels = dict(rebuilt["metadata"].get("labels") or {})
+        if author and isinstance(spec.get("pod_spec"), Mapping):
+            spec["pod_spec"] = json.loads(json.dumps(spec["pod_spec"]))
+            set_container_env(spec["pod_spec"], {"AUTHOR": author})
+        scheduler = index.config.scheduler_enabled
+
+        def build() -> ProwJobObject:
+            return new_prowjob(spec, labels, annotations, scheduler_enabled=scheduler,
+                               now=self._clock())  # fmt: skip
+
+        return self._outcome(await self._create(build))
+
+    def _current_job(self, record: ProwJobRecord) -> Job:
+        index = self.config.index
+        if record.type is ProwJobType.PERIODIC:
+            periodic = index.periodic(record.job)
+            if periodic is None:
+                raise InvalidInput("mode", f"periodic {record.job} is no longer configured; "
+                                   "rerun with mode ORIGINAL")  # fmt: skip
+            return periodic
+        refs = record.refs
+        if refs is None:
+            raise InvalidInput("mode", "the ProwJob has no refs; rerun with mode ORIGINAL")
+        return index.find(record.type, f"{refs.org}/{refs.repo}", record.job, refs.base_ref)
+
+    async def _get_object(self, name: str) -> ProwJobObject:
+        if not name.strip():
+            raise InvalidInput("name", "is required: the ProwJob's metadata.name")
+        try:
+            return await self.store.get(name)
+        except ObjectNotFound as exc:
+            raise ProwJobNotFound(
+                f"no ProwJob named {name!r} in namespace {self.namespace!r}"
+            ) from exc
 
     @property
     def namespace(self) -> str:
@@ -328,6 +588,9 @@ def _validate(request: TriggerRequest) -> None:
             raise InvalidInput("pull_request.sha", "must be a full 40-character lowercase hex SHA")
     if len(request.author) > _MAX_LEN:
         raise InvalidInput("author", f"must be at most {_MAX_LEN} characters")
+    key = request.idempotency_key
+    if key and (len(key) > 128 or not key.isprintable()):
+        raise InvalidInput("idempotency_key", "must be at most 128 printable characters")
 
 
 def _check_name(field_name: str, value: str) -> None:
@@ -337,3 +600,37 @@ def _check_name(field_name: str, value: str) -> None:
         raise InvalidInput(
             field_name, f"{value!r} is not a valid {field_name} name (letters, digits, . _ - /)"
         )
+
+
+def _author(identity: Identity, requested: str) -> str:
+    """With authentication the identity is the author; otherwise the request may name one."""
+    return identity.user if identity.authenticated else requested
+
+
+def _job_org_repo(job: Job, requested: str) -> str:
+    """org/repo for authorization: the job's repo, for periodics its first extra ref (or "")."""
+    if isinstance(job, Periodic):
+        if job.extra_refs:
+            first = job.extra_refs[0]
+            return f"{first.get('org', '')}/{first.get('repo', '')}"
+        return ""
+    return requested
+
+
+def _record_org_repo(record: ProwJobRecord) -> str:
+    refs = record.primary_refs
+    return f"{refs.org}/{refs.repo}" if refs is not None else ""
+
+
+def _refs_for_rebuild(refs: Refs | None, link_url: str) -> Refs | None:
+    """The old run's refs with links recomputed, for a rerun from the current config."""
+    if refs is None:
+        return None
+    return new_refs(
+        link_url,
+        refs.org,
+        refs.repo,
+        refs.base_ref,
+        base_sha=refs.base_sha,
+        pull=refs.pulls[0] if refs.pulls else None,
+    )

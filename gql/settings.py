@@ -52,6 +52,8 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     enable_abort: bool = False
     cors_origins: tuple[str, ...] = ()
+    env_allowlist: tuple[str, ...] = ()
+    idempotency_window_hours: float = 24.0
     # Embedded backend: the plank simulator's pace.
     sim_pending_after: float = 1.0
     sim_complete_after: float = 4.0
@@ -121,6 +123,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--enable-abort", action="store_true", help="allow abortProwJob (needs RBAC patch)")
     add("--cors-origins", default="", help="comma-separated origins allowed by CORS")
     add(
+        "--env-allowlist",
+        default="",
+        help="comma-separated env names (shell patterns, e.g. PARAM_*) triggerJob may override",
+    )
+    add(
+        "--idempotency-window",
+        type=float,
+        default=d.idempotency_window_hours,
+        help="hours an idempotencyKey keeps returning the job it created",
+    )
+    add(
         "--sim-pending-after",
         type=float,
         default=d.sim_pending_after,
@@ -143,6 +156,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=d.build_id_wait,
         help="seconds /manual-trigger waits for a BuildID before answering without it",
+    )
+    add(
+        "--config-reload-interval",
+        type=float,
+        default=d.config_reload_interval,
+        help="seconds between checks of the config files for changes (0: never reload)",
+    )
+    add(
+        "--max-query-depth",
+        type=int,
+        default=d.max_query_depth,
+        help="deepest selection nesting accepted in one GraphQL document",
     )
     add(
         "--watch-timeout",
@@ -175,6 +200,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("--sim-failure-rate: must be between 0 and 1")
     if min(args.sim_pending_after, args.sim_complete_after) < 0:
         raise ValueError("--sim-pending-after/--sim-complete-after: must not be negative")
+    if args.max_query_depth < 1:
+        raise ValueError("--max-query-depth: must be at least 1")
+    if args.idempotency_window <= 0:
+        raise ValueError("--idempotency-window: must be a positive number of hours")
     auth = AuthMode(args.auth)
     if auth is AuthMode.TOKEN and args.token_file is None:
         raise ValueError("--auth token needs --token-file (a YAML file of tokens)")
@@ -209,11 +238,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         trusted_proxies=proxies,
         enable_abort=args.enable_abort,
         cors_origins=tuple(o.strip() for o in args.cors_origins.split(",") if o.strip()),
+        env_allowlist=tuple(e.strip() for e in args.env_allowlist.split(",") if e.strip()),
+        idempotency_window_hours=args.idempotency_window,
         sim_pending_after=args.sim_pending_after,
         sim_complete_after=args.sim_complete_after,
         sim_failure_rate=args.sim_failure_rate,
         build_id_wait=args.build_id_wait,
         watch_timeout_seconds=args.watch_timeout,
+        config_reload_interval=args.config_reload_interval,
+        max_query_depth=args.max_query_depth,
         log_format=log_format,
         log_level=args.log_level.upper(),
     )

@@ -23,7 +23,7 @@ VENDOR_FILES := \
 	graphql-ws/umd/graphql-ws.min.js:graphql-ws.min.js \
 	graphql-ws/LICENSE.md:graphql-ws.LICENSE
 
-.PHONY: assets browser-deps
+.PHONY: assets browser-deps screenshot
 
 ## assets: fetch the self-hosted GraphiQL bundle from the npm registry (needs node + npm)
 assets: $(VENDOR)/.stamp
@@ -45,6 +45,10 @@ browser-deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	fi
+
+## screenshot: retake docs/dashboard.png (the dashboard in headless chromium)
+screenshot: assets browser-deps $(VENV)/.dev-installed
+	$(BIN)/python -m tests.browser.screenshot docs/dashboard.png
 
 # The test suite opens GraphiQL in chromium; `make run` serves the assets.
 unit: assets browser-deps

@@ -74,15 +74,18 @@ class GatewayClient:
                 f"cannot reach {self.endpoint}: {exc or type(exc).__name__} "
                 "(is the gateway running? check --url)"
             ) from exc
-        if response.status_code in (401, 403):
-            raise AuthFailed(
-                f"{self.endpoint} refused the request (HTTP {response.status_code}): "
-                f"{_snippet(response.text)}; pass --token or set PROW_GRAPHQL_TOKEN"
-            )
         try:
             body = response.json()
         except ValueError:
             body = None
+        if response.status_code in (401, 403):
+            reason = _snippet(response.text)
+            if isinstance(body, dict) and body.get("errors"):
+                reason = _error_messages(body["errors"])
+            raise AuthFailed(
+                f"{self.endpoint} refused the request (HTTP {response.status_code}): "
+                f"{reason}; pass --token or set PROW_GRAPHQL_TOKEN"
+            )
         if isinstance(body, dict) and body.get("errors"):
             raise ServerError(_error_messages(body["errors"]))
         if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:

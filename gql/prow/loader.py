@@ -78,9 +78,9 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
     """Build plain dicts/lists/strings straight from the node tree.
 
-    Replaces PyYAML's generic generator-based construction for the three tags config files are
-    made of (about twice as fast); every other tag, merge keys and errors go through PyYAML's
-    own constructors, so the result is what SafeLoader would produce.
+    Replaces PyYAML's generic, generator-based construction for the tags config files are made
+    of (str, map, seq; it cut parse time by about a fifth on the kubevirt config); other tags and
+    merge keys go through PyYAML's own code, so the result is what SafeLoader would produce.
     """
     built: dict[yaml.Node, Any] = {}
     in_progress: set[yaml.Node] = set()
@@ -103,9 +103,9 @@ def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
                 loader.flatten_mapping(n)
             result: Any = {}
             for key_node, value_node in n.value:
-                key = build(key_node)
+                key, value = build(key_node), build(value_node)
                 try:
-                    result[key] = build(value_node)
+                    result[key] = value
                 except TypeError as exc:
                     raise yaml.constructor.ConstructorError(
                         "while constructing a mapping",
@@ -845,17 +845,17 @@ def _build_file(builder: _JobBuilder, path: str, key: FileKey, fragment: _Fragme
         (
             org_repo,
             tuple(
-                job
+                post
                 for i, raw in enumerate(raws)
-                if (job := builder.postsubmit(raw, org_repo, path, i)) is not None
+                if (post := builder.postsubmit(raw, org_repo, path, i)) is not None
             ),
         )
         for org_repo, raws in fragment.postsubmits
     )
     periodics = tuple(
-        job
+        periodic
         for i, raw in enumerate(fragment.periodics)
-        if (job := builder.periodic(raw, path, i)) is not None
+        if (periodic := builder.periodic(raw, path, i)) is not None
     )
     return _Built(key, presubmits, postsubmits, periodics, tuple(errors))
 
@@ -994,7 +994,6 @@ class ConfigLoader:
             return self._build(scan)
 
     def _build(self, scan: _Scan) -> JobIndex:
-        self._signature = scan.signature
         errors = list(scan.errors)
         cache: dict[str, _Parsed] = {}
         parsed: list[str] = []
@@ -1037,10 +1036,10 @@ class ConfigLoader:
                 jobs = _build_file(builder, path, cache[path].key, fragment)
             built[path] = jobs
             errors.extend(jobs.errors)
-            for org_repo, pres in jobs.presubmits:
-                presubmits.setdefault(org_repo, []).extend(pres)
-            for org_repo, posts in jobs.postsubmits:
-                postsubmits.setdefault(org_repo, []).extend(posts)
+            for org_repo, file_presubmits in jobs.presubmits:
+                presubmits.setdefault(org_repo, []).extend(file_presubmits)
+            for org_repo, file_postsubmits in jobs.postsubmits:
+                postsubmits.setdefault(org_repo, []).extend(file_postsubmits)
             periodics.extend(jobs.periodics)
         self._built = built
         self._built_context = context
@@ -1050,6 +1049,8 @@ class ConfigLoader:
         for org_repo, posts in postsubmits.items():
             _check_repo_jobs("postsubmit", org_repo, posts, errors)
         _check_periodics(periodics, errors)
+        # Remembered only now: should anything above crash, the next reload tries again.
+        self._signature = scan.signature
         if errors:
             raise ConfigErrors(errors)
 

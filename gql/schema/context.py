@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gql.identity import ANONYMOUS, Identity
+from gql.metrics import Metrics
 from gql.schema.views import JobViewCache, JobViews
 from gql.service import GatewayService
 
@@ -18,8 +19,10 @@ class GraphQLContext:
     view_cache: JobViewCache
     identity: Identity = ANONYMOUS
     request_id: str = ""
+    metrics: Metrics | None = None
     request: Any = None
     response: Any = None
+    connection_params: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def views(self) -> JobViews:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gql.errors import InvalidInput
 from gql.schema.types import ProwJobState, ProwJobType
 from gql.service import ProwJobFilter as DomainFilter
 from gql.service import PullRequestInput as DomainPullRequest
@@ -17,6 +18,12 @@ class PullRequestInput:
         default=None, description="Head SHA (40 hex); omitted: clonerefs tests the PR's head."
     )
     author: str | None = None
+
+
+@strawberry.input(description="An environment variable override.")
+class EnvInput:
+    name: str
+    value: str
 
 
 @strawberry.input(description="What to run.")
@@ -39,6 +46,16 @@ class TriggerJobInput:
     dry_run: bool = strawberry.field(
         default=False, description="Build and return the ProwJob without creating it."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retries with the same key (from the same caller) return the ProwJob the "
+        "first call created instead of creating another, on any replica.",
+    )
+    env: list[EnvInput] | None = strawberry.field(
+        default=None,
+        description="Env overrides for every container; only names on the server's "
+        "--env-allowlist are accepted.",
+    )
 
     def to_request(self) -> TriggerRequest:
         """The service request this input stands for."""
@@ -56,7 +73,18 @@ class TriggerJobInput:
             else None,
             author=(self.author or "").strip(),
             dry_run=self.dry_run,
+            env=_env(self.env),
+            idempotency_key=(self.idempotency_key or "").strip(),
         )
+
+
+def _env(entries: list[EnvInput] | None) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for entry in entries or ():
+        if entry.name in env:
+            raise InvalidInput(f"env.{entry.name}", "is given twice; give each name once")
+        env[entry.name] = entry.value
+    return env
 
 
 def to_filter(

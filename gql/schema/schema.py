@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -22,23 +19,12 @@ from strawberry.extensions import (
 )
 from strawberry.types.graphql import OperationType
 
-from gql.errors import UserError
 from gql.schema.mutation import Mutation
+from gql.schema.observability import MaskUnexpectedErrors, OperationMetrics
 from gql.schema.query import Query
 from gql.schema.result_cache import ConfigResultCache, ResultStore
 from gql.schema.sharing import SharedStreams, share_key
 from gql.schema.subscription import Subscription
-
-log = logging.getLogger(__name__)
-
-
-def _should_mask(error: GraphQLError) -> bool:
-    """Mask unexpected errors; user errors and GraphQL validation errors are safe to show."""
-    original = error.original_error
-    if original is None or isinstance(original, UserError):
-        return False
-    log.error("unexpected error in %s: %r", ".".join(map(str, error.path or [])), original)
-    return True
 
 
 class GatewaySchema(strawberry.Schema):
@@ -105,8 +91,9 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(functools.partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    extensions.append(OperationMetrics)
     if mask_errors:
-        extensions.append(functools.partial(MaskErrors, should_mask_error=_should_mask))
+        extensions.append(MaskUnexpectedErrors)
     if result_store is not None:
         extensions.append(functools.partial(ConfigResultCache, store=result_store))
     return GatewaySchema(

@@ -22,9 +22,11 @@ FOLLOW = "subscription ($name: String!) { prowJobUpdated(name: $name) { state } 
 PROW_JOB = "query ($name: String!) { prowJob(name: $name) { state buildId logLink } }"
 
 
-async def trigger(gateway: RunningGateway, job: str, pr: int = 7) -> str:
+async def trigger(
+    gateway: RunningGateway, job: str, pr: int = 7, headers: dict[str, str] | None = None
+) -> str:
     """Trigger a presubmit of example-org/widgets; returns the ProwJob's name."""
-    body = await gateway.query(TRIGGER, {"job": job, "pr": pr})
+    body = await gateway.query(TRIGGER, {"job": job, "pr": pr}, **(headers or {}))
     result = body["data"]["triggerJob"]
     assert result["__typename"] == "TriggerJobSuccess", result
     name: str = result["prowJob"]["name"]

@@ -4,13 +4,14 @@ subscriptions against this gateway."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.async_api import Page, expect
 
 from tests.browser.api import trigger
 from tests.browser.chromium import BROWSER_LOOP
-from tests.harness import RunningGateway
+from tests.harness import RunningGateway, example_settings, serve, wait_ready
 
 pytestmark = BROWSER_LOOP
 
@@ -66,4 +67,32 @@ async def test_graphiql_subscription_shows_each_update(
     # GraphiQL shows the latest event: each job's name, then its final state, in turn.
     for job in ("pull-widgets-unit", "pull-widgets-lint"):
         name = await trigger(web_gateway, job)
+        await expect(response).to_have_text(re.compile(f'"{name}",\\s*"state": "SUCCESS"'))
+
+
+async def test_graphiql_sends_the_headers_pane_token_with_subscriptions(
+    page: Page, tmp_path: Path
+) -> None:
+    token = "alice-token-0123456789"
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text(
+        f'tokens: [{{user: alice, token: "{token}", groups: ["github-org:example-org"]}}]\n',
+        encoding="utf-8",
+    )
+    flags = ("--sim-pending-after", "0.3", "--auth", "token", "--token-file", str(tokens))
+    async with serve(example_settings(*flags)) as gateway:
+        await wait_ready(gateway)
+        await open_graphiql(page, gateway)
+        await page.get_by_role("button", name="Headers").click()
+        headers = page.locator("section.graphiql-editor-tool .graphiql-editor:not(.hidden)")
+        await headers.locator(".CodeMirror").click()
+        await page.keyboard.insert_text(f'{{"Authorization": "Bearer {token}"}}')
+        await run_in_graphiql(page, "subscription { prowJobEvents { prowJob { name state } } }")
+        await expect(page.locator(".graphiql-execute-button")).to_have_attribute(
+            "aria-label", re.compile("^Stop")
+        )
+        name = await trigger(
+            gateway, "pull-widgets-unit", headers={"Authorization": f"Bearer {token}"}
+        )
+        response = page.locator(".graphiql-response")
         await expect(response).to_have_text(re.compile(f'"{name}",\\s*"state": "SUCCESS"'))

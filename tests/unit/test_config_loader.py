@@ -406,3 +406,36 @@ def test_reload_notices_a_new_error_in_another_file_without_reparsing_the_rest(
     with pytest.raises(ConfigErrors, match="periodic 'same' is defined more than once"):
         loader.reload()
     assert loader.last_parsed == (str(jobs / "b.yaml"),)
+
+
+def test_jobs_of_unchanged_files_are_reused_until_config_or_presets_change(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("presets:\n- labels: {p: 'x'}\n  env: [{name: P, value: '1'}]\n")
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "a.yaml").write_text(periodic_file("a"))
+    (jobs / "b.yaml").write_text(periodic_file("b"))
+    loader = ConfigLoader(config, jobs)
+    first = loader.load()
+
+    bump(jobs / "b.yaml", periodic_file("b", "b2"))
+    second = loader.reload()
+    assert second is not None
+    assert second.periodic("a") is first.periodic("a")  # a.yaml: not parsed, not rebuilt
+    assert second.periodic("b") is not first.periodic("b")
+
+    (jobs / "c.yaml").write_text("presets:\n- labels: {q: 'y'}\n  env: [{name: Q, value: '1'}]\n")
+    third = loader.reload()
+    assert third is not None
+    assert loader.last_parsed == (str(jobs / "c.yaml"),)
+    assert third.periodic("a") is not second.periodic("a")  # new presets: everything rebuilt
+    assert third.periodic("a") == second.periodic("a")
+
+    bump(config, "decorate_all_jobs: true\npresets:\n- labels: {p: 'x'}\n  env: []\n")
+    fourth = loader.reload()
+    assert fourth is not None
+    a = fourth.periodic("a")
+    assert a is not None
+    assert a.decorate is True
