@@ -238,30 +238,44 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
 
 
 class FrameCache:
-    """Remembers the encoding of recent `next` frames, keyed by the identity of their result."""
+    """Remembers recent encodings of result data, keyed by the identity of that data.
+
+    Shared subscriptions hand the same result object to every follower, and cached config
+    queries return the same result object on every hit, so each is JSON-encoded once. Holding a
+    reference to the data keeps its id from being reused while the entry lives.
+    """
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
         self._frames: dict[tuple[int, object], tuple[object, str | bytes]] = {}
 
     def encode(self, data: object, encode: Callable[[object], str | bytes]) -> str | bytes:
-        """`encode(data)`, reusing the previous encoding of the same `next` payload data."""
-        if not isinstance(data, dict) or data.get("type") != "next":
+        """`encode(data)`, reusing the previous encoding of the same result data."""
+        key = _frame_key(data)
+        if key is None:
             return encode(data)
-        payload = data.get("payload")
-        if not isinstance(payload, dict) or set(payload) != {"data"}:
-            return encode(data)
-        result_data = payload["data"]
-        key = (id(result_data), data.get("id"))
-        cached = self._frames.get(key)
-        # Holding `result_data` keeps its id from being reused while the entry lives.
+        result_data = key[0]
+        cache_key = (id(result_data), key[1])
+        cached = self._frames.get(cache_key)
         if cached is not None and cached[0] is result_data:
             return cached[1]
         encoded = encode(data)
         if len(self._frames) >= self._size:
             self._frames.pop(next(iter(self._frames)))
-        self._frames[key] = (result_data, encoded)
+        self._frames[cache_key] = (result_data, encoded)
         return encoded
+
+
+def _frame_key(data: object) -> tuple[object, object] | None:
+    """(result data, what else the message depends on) for cacheable messages, else None."""
+    if not isinstance(data, dict):
+        return None
+    if set(data) == {"data"} and data["data"] is not None:
+        return data["data"], "http"  # an HTTP response body without errors
+    payload = data.get("payload")
+    if data.get("type") == "next" and isinstance(payload, dict) and set(payload) == {"data"}:
+        return payload["data"], data.get("id")
+    return None
 
 
 def create_app(settings: Settings) -> Starlette:

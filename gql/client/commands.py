@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -184,7 +185,8 @@ async def follow(
 ) -> int:
     """Print each state of the ProwJob until it is final; 0 for success, 1 otherwise."""
     name = job["name"]
-    progress = Progress(out, live=live)
+    width = shutil.get_terminal_size().columns if live else 0
+    progress = Progress(out, live=live, width=width)
     ticker = asyncio.create_task(_tick(progress, started)) if live and not json_mode else None
     last = job
     try:

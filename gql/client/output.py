@@ -60,11 +60,13 @@ def progress_line(job: Mapping[str, Any], seconds: float) -> str:
 
 
 class Progress:
-    """Prints progress: plain lines on pipes and files, one rewritten line on a terminal."""
+    """Prints progress: plain lines on pipes and files, one rewritten line on a terminal
+    (`width`: the terminal's, 0 for unknown)."""
 
-    def __init__(self, stream: TextIO, *, live: bool) -> None:
+    def __init__(self, stream: TextIO, *, live: bool, width: int = 0) -> None:
         self._stream = stream
         self._live = live
+        self._width = width
         self._last_key: tuple[Any, ...] | None = None
         self._job: Mapping[str, Any] | None = None
 
@@ -92,6 +94,9 @@ class Progress:
             self._job = None
 
     def _draw(self, line: str) -> None:
+        # A wrapped line could not be rewritten in place: cut it to the terminal's width.
+        if self._width > 1 and len(line) >= self._width:
+            line = line[: self._width - 2] + "…"
         # \r returns to the line's start, ESC[K clears what the previous, longer line left.
         self._stream.write(f"\r{line}\x1b[K")
         self._stream.flush()
