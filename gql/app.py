@@ -45,6 +45,7 @@ from gql.schema.sharing import SharedStreams
 from gql.schema.views import JobViewCache
 from gql.service import GatewayService, Policy
 from gql.settings import AuthMode, Backend, Settings
+from gql.web import graphiql_response, web_routes
 from gql.store.base import ProwJobObject, ProwJobStore
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,10 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
         # A shared subscription hands the same result to every follower: encode it once.
         return self._frames.encode(data, super().encode_json)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """The self-hosted GraphiQL page (its scripts come from /static/vendor/, never a CDN)."""
+        return graphiql_response(request)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GraphQLContext:
@@ -322,6 +327,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
+    routes.extend(web_routes(settings))
     if settings.metrics_port == settings.port:
         routes.append(Route("/metrics", metrics))
     middleware = [

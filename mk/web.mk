@@ -23,7 +23,7 @@ VENDOR_FILES := \
 	graphql-ws/umd/graphql-ws.min.js:graphql-ws.min.js \
 	graphql-ws/LICENSE.md:graphql-ws.LICENSE
 
-.PHONY: assets browser-deps screenshot
+.PHONY: assets assets-if-npm browser-deps screenshot
 
 ## assets: fetch the self-hosted GraphiQL bundle from the npm registry (needs node + npm)
 assets: $(VENDOR)/.stamp
@@ -50,6 +50,11 @@ browser-deps:
 screenshot: assets browser-deps $(VENV)/.dev-installed
 	$(BIN)/python -m tests.browser.screenshot docs/dashboard.png
 
-# The test suite opens GraphiQL in chromium; `make run` serves the assets.
+## assets-if-npm: the assets when npm is there; otherwise GraphiQL's page says how to get them
+assets-if-npm:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory assets; \
+	else echo "note: npm not found; /graphql will ask for 'make assets' (the API works)"; fi
+
+# The test suite opens GraphiQL in chromium; `make run` serves the assets when it can.
 unit: assets browser-deps
-run: assets
+run: assets-if-npm

@@ -383,6 +383,9 @@ def test_progress_on_a_terminal_rewrites_one_line() -> None:
     assert out.getvalue() == (
         "\r[   1.0s] PENDING    build 7\x1b[K\r[   2.0s] PENDING    build 7\x1b[K\n"
     )
+    narrow = io.StringIO()
+    Progress(narrow, live=True, width=20).update({"state": "PENDING", "buildId": "7"}, 1.0)
+    assert narrow.getvalue() == "\r[   1.0s] PENDING …\x1b[K"
 
 
 def test_table_branches_and_elapsed() -> None:

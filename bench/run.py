@@ -1,0 +1,298 @@
+"""`make bench`: the gateway's push latency, API load and memory per follower, side by side with a
+client that polls the API server every 500 ms like the manual-trigger service it replaces.
+
+Arrangement (all on 127.0.0.1): the fake API server in one process, `prow-graphql serve --backend
+kube` in another (so its RSS is its own), the followers in worker processes, and this process
+writing the changes. See docs/bench.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import platform
+import random
+import secrets
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.proc import ROOT, Child, raise_open_file_limit, rss_kib, use_uvloop
+from bench.stats import Row, percentile, render
+from bench.wire import HTTPClient
+
+EXAMPLE = ROOT / "examples" / "prow"
+NAMESPACE = "default"  # prowjob_namespace of the example config
+JOB_NAME = "bench-follow-0001"
+PROWJOBS = f"/apis/prow.k8s.io/v1/namespaces/{NAMESPACE}/prowjobs"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def prowjob() -> dict[str, Any]:
+    """A running (pending) postsubmit, so following it never completes during the bench."""
+    return {
+        "apiVersion": "prow.k8s.io/v1",
+        "kind": "ProwJob",
+        "metadata": {
+            "name": JOB_NAME,
+            "labels": {
+                "prow.k8s.io/job": "post-widgets-push-image",
+                "prow.k8s.io/type": "postsubmit",
+                "prow.k8s.io/refs.org": "example-org",
+                "prow.k8s.io/refs.repo": "widgets",
+                "prow.k8s.io/refs.base_ref": "main",
+            },
+        },
+        "spec": {
+            "type": "postsubmit",
+            "agent": "kubernetes",
+            "job": "post-widgets-push-image",
+            "refs": {"org": "example-org", "repo": "widgets", "base_ref": "main"},
+        },
+        "status": {
+            "state": "pending",
+            "startTime": "2026-01-01T00:00:00Z",
+            "pendingTime": "2026-01-01T00:00:01Z",
+            "build_id": "1000000000000000001",
+            "description": "Job triggered.",
+        },
+    }
+
+
+@dataclass
+class Phase:
+    """What one side (gateway subscribers or pollers) measured for one N."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    expected: int = 0
+    requests_per_s: float = 0.0
+    failures: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.expected - len(self.latencies_ms)
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    api: Child
+    driver: HTTPClient
+    api_port: int
+    token: str
+    gateway: asyncio.subprocess.Process | None = None
+    gateway_port: int = 0
+    gateway_requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    async def reset_counts(self) -> collections.Counter[str]:
+        """Clear the API server's counters; what they held."""
+        counts = collections.Counter((await self.api.call(cmd="reset"))["counts"])
+        self.gateway_requests.update({k: counts[k] for k in ("list", "watch")})
+        return counts
+
+    async def start_gateway(self, kubeconfig: str, log: Path) -> None:
+        self.gateway_port = free_port()
+        command = [
+            sys.executable, "-m", "gql", "serve",
+            "--backend", "kube", "--kubeconfig", kubeconfig,
+            "--config-path", str(EXAMPLE / "config.yaml"),
+            "--job-config-path", str(EXAMPLE / "jobs"),
+            "--host", "127.0.0.1", "--port", str(self.gateway_port),
+            "--metrics-port", "0", "--log-level", "WARNING",
+        ]  # fmt: skip
+        with log.open("wb") as out:
+            self.gateway = await asyncio.create_subprocess_exec(
+                *command, cwd=ROOT, stdout=out, stderr=asyncio.subprocess.STDOUT
+            )
+        probe = HTTPClient("127.0.0.1", self.gateway_port)
+        async with asyncio.timeout(60):
+            while True:
+                if self.gateway.returncode is not None:
+                    tail = log.read_bytes()[-3000:].decode(errors="replace")  # noqa: ASYNC240
+                    raise RuntimeError(f"the gateway exited:\n{tail}")
+                with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                    if (await probe.request("GET", "/readyz"))[0] == 200:
+                        break
+                await probe.aclose()
+                await asyncio.sleep(0.1)
+        await probe.aclose()
+
+    async def stop_gateway(self) -> None:
+        if self.gateway is None or self.gateway.returncode is not None:
+            return
+        self.gateway.terminate()
+        try:
+            await asyncio.wait_for(self.gateway.wait(), 15)
+        except TimeoutError:
+            self.gateway.kill()
+            await self.gateway.wait()
+
+    @contextlib.asynccontextmanager
+    async def workers(self, mode: str, n: int) -> AsyncIterator[list[Child]]:
+        """Worker processes holding `n` followers between them, all connected and live."""
+        count = max(1, min(self.args.workers, n))
+        shares = [n // count + (1 if i < n % count else 0) for i in range(count)]
+        children = [await Child.spawn("bench.worker", name=f"{mode}-worker-{i}") for i in shares]
+        try:
+            common: dict[str, Any] = {"cmd": "start", "mode": mode, "host": "127.0.0.1"}
+            if mode == "ws":
+                common.update(port=self.gateway_port, job=JOB_NAME)
+            else:
+                common.update(
+                    port=self.api_port,
+                    token=self.token,
+                    path=f"{PROWJOBS}/{JOB_NAME}",
+                    period=self.args.poll_period,
+                )
+            await asyncio.gather(
+                *(
+                    c.call(**common, count=share, seed=i)
+                    for i, (c, share) in enumerate(zip(children, shares, strict=True))
+                )
+            )
+            yield children
+        finally:
+            for child in children:
+                with contextlib.suppress(Exception):
+                    await child.call(cmd="stop", timeout=30)
+                await child.close()
+
+    async def window(self, n: int) -> float:
+        """API requests per second over a fixed window with the followers attached."""
+        await self.reset_counts()
+        await asyncio.sleep(self.args.window)
+        counts = await self.reset_counts()
+        counts.pop("patch", None)  # none are made in the window; never count the bench's own
+        window: float = self.args.window
+        return sum(counts.values()) / window
+
+    async def changes(self, children: list[Child], n: int, tag: str) -> Phase:
+        """Write `--changes` status changes; latency of each to each follower's first sight."""
+        started: dict[str, float] = {}
+        for k in range(-self.args.warmup, self.args.changes):
+            description = f"bench {tag} N={n} change {k:02d} {secrets.token_hex(3)}"
+            marker = json.dumps(description)  # quoted, as it appears in either JSON answer
+            for child in children:
+                await child.call(cmd="expect", marker=marker)
+            body = json.dumps({"status": {"description": description}}).encode()
+            before = time.monotonic()
+            status, answer = await self.driver.request(
+                "PATCH", f"{PROWJOBS}/{JOB_NAME}", body, MERGE_PATCH
+            )
+            if status != 200:
+                raise RuntimeError(f"PATCH answered {status}: {answer[:300]!r}")
+            if k >= 0:
+                started[marker] = before
+            await asyncio.gather(
+                *(c.call(cmd="wait", timeout=self.args.change_timeout) for c in children)
+            )
+            # Decorrelate the next change from timers on either side.
+            await asyncio.sleep(self.rng.uniform(0.05, 0.15))
+        phase = Phase(expected=n * len(started))
+        for reply in await asyncio.gather(*(c.call(cmd="times") for c in children)):
+            phase.failures += reply["failures"]
+            for marker, seen in reply["times"].items():
+                if marker in started:
+                    phase.latencies_ms += [(t - started[marker]) * 1000 for t in seen]
+        return phase
+
+    async def measure(self, n: int) -> Row:
+        assert self.gateway is not None
+        await asyncio.sleep(1.0)  # let the previous round's connections finish closing
+        rss_before = rss_kib(self.gateway.pid)
+        async with self.workers("ws", n) as children:
+            await asyncio.sleep(0.5)
+            rss_after = rss_kib(self.gateway.pid)
+            gateway = Phase(requests_per_s=await self.window(n))
+            measured = await self.changes(children, n, "gateway")
+            gateway.latencies_ms, gateway.expected = measured.latencies_ms, measured.expected
+        async with self.workers("poll", n) as children:
+            polling = Phase(requests_per_s=await self.window(n))
+            measured = await self.changes(children, n, "polling")
+            polling.latencies_ms, polling.expected = measured.latencies_ms, measured.expected
+            polling.failures = measured.failures
+        row = Row(
+            n=n,
+            gateway_p50=percentile(gateway.latencies_ms, 50),
+            gateway_p99=percentile(gateway.latencies_ms, 99),
+            gateway_max=max(gateway.latencies_ms, default=float("nan")),
+            polling_p50=percentile(polling.latencies_ms, 50),
+            polling_p99=percentile(polling.latencies_ms, 99),
+            gateway_rps=gateway.requests_per_s,
+            polling_rps=polling.requests_per_s,
+            rss_per_subscriber_kib=(rss_after - rss_before) / n,
+            rss_after_mib=rss_after / 1024,
+            samples=len(gateway.latencies_ms),
+            missing=gateway.missing,
+            polling_missing=polling.missing,
+            polling_failures=polling.failures,
+        )
+        print(f"  measured N={n}: {row.summary()}", file=sys.stderr, flush=True)
+        return row
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="1,100,1000", help="follower counts, comma-separated")
+    parser.add_argument("--changes", type=int, default=20, help="measured changes per N and side")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured changes first")
+    parser.add_argument("--window", type=float, default=5.0, help="API request count window, s")
+    parser.add_argument("--workers", type=int, default=1, help="client processes per side")
+    parser.add_argument("--poll-period", type=float, default=0.5, help="baseline poll period, s")
+    parser.add_argument("--change-timeout", type=float, default=10.0)
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> tuple[list[Row], collections.Counter[str]]:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="prow-graphql-bench-") as tmp:
+        kubeconfig = str(Path(tmp) / "kubeconfig")
+        api = await Child.spawn("bench.fakeapi", ["--kubeconfig", kubeconfig], name="fakeapi")
+        info = await api.read(60)
+        auth = {"Authorization": f"Bearer {info['token']}"}
+        driver = HTTPClient("127.0.0.1", info["port"], auth)
+        bench = Bench(args, api, driver, info["port"], info["token"])
+        try:
+            status, answer = await driver.request("POST", PROWJOBS, json.dumps(prowjob()).encode())
+            if status != 201:
+                raise RuntimeError(f"creating the ProwJob answered {status}: {answer[:300]!r}")
+            await bench.start_gateway(kubeconfig, Path(tmp) / "gateway.log")
+            rows = []
+            for n in sizes:
+                rows.append(await bench.measure(n))
+            await bench.reset_counts()
+            return rows, bench.gateway_requests
+        finally:
+            await bench.stop_gateway()
+            await driver.aclose()
+            await api.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    files = raise_open_file_limit()
+    loop = use_uvloop()
+    started = time.monotonic()
+    rows, gateway_requests = asyncio.run(run(args))
+    environment = (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {loop} clients, "
+        f"open-file limit {files}, {args.workers} client process(es) per side"
+    )
+    print(render(rows, args, environment, dict(gateway_requests), time.monotonic() - started))
