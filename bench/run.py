@@ -13,6 +13,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -21,7 +22,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ NAMESPACE = "default"  # prowjob_namespace of the example config
 JOB_NAME = "bench-follow-0001"
 PROWJOBS = f"/apis/prow.k8s.io/v1/namespaces/{NAMESPACE}/prowjobs"
 MERGE_PATCH = "application/merge-patch+json"
+FRAME_SIZE = 230  # about what the gateway sends per change (WebSocket header + `next` message)
+Writer = Callable[[str], Awaitable[float]]
 
 
 def prowjob() -> dict[str, Any]:
@@ -70,11 +73,10 @@ def prowjob() -> dict[str, Any]:
 
 @dataclass
 class Phase:
-    """What one side (gateway subscribers or pollers) measured for one N."""
+    """What one side (subscribers, pollers or the floor) measured for one N."""
 
     latencies_ms: list[float] = field(default_factory=list)
     expected: int = 0
-    requests_per_s: float = 0.0
     failures: int = 0
 
     @property
@@ -93,6 +95,7 @@ class Bench:
     gateway_port: int = 0
     gateway_requests: collections.Counter[str] = field(default_factory=collections.Counter)
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    patch_ms: list[float] = field(default_factory=list)
 
     async def reset_counts(self) -> collections.Counter[str]:
         """Clear the API server's counters; what they held."""
@@ -102,8 +105,9 @@ class Bench:
 
     async def start_gateway(self, kubeconfig: str, log: Path) -> None:
         self.gateway_port = free_port()
+        module = "bench.serve" if self.args.gateway_loop == "uvloop" else "gql"
         command = [
-            sys.executable, "-m", "gql", "serve",
+            sys.executable, "-m", module, "serve",
             "--backend", "kube", "--kubeconfig", kubeconfig,
             "--config-path", str(EXAMPLE / "config.yaml"),
             "--job-config-path", str(EXAMPLE / "jobs"),
@@ -138,18 +142,21 @@ class Bench:
             await self.gateway.wait()
 
     @contextlib.asynccontextmanager
-    async def workers(self, mode: str, n: int) -> AsyncIterator[list[Child]]:
+    async def workers(self, mode: str, n: int, port: int) -> AsyncIterator[list[Child]]:
         """Worker processes holding `n` followers between them, all connected and live."""
         count = max(1, min(self.args.workers, n))
         shares = [n // count + (1 if i < n % count else 0) for i in range(count)]
-        children = [await Child.spawn("bench.worker", name=f"{mode}-worker-{i}") for i in shares]
+        children = [
+            await Child.spawn("bench.worker", name=f"{mode}-worker-{i}") for i in range(count)
+        ]
         try:
-            common: dict[str, Any] = {"cmd": "start", "mode": mode, "host": "127.0.0.1"}
+            common: dict[str, Any] = {
+                "cmd": "start", "mode": mode, "host": "127.0.0.1", "port": port,
+            }  # fmt: skip
             if mode == "ws":
-                common.update(port=self.gateway_port, job=JOB_NAME)
-            else:
+                common.update(job=JOB_NAME)
+            elif mode == "poll":
                 common.update(
-                    port=self.api_port,
                     token=self.token,
                     path=f"{PROWJOBS}/{JOB_NAME}",
                     period=self.args.poll_period,
@@ -167,7 +174,7 @@ class Bench:
                     await child.call(cmd="stop", timeout=30)
                 await child.close()
 
-    async def window(self, n: int) -> float:
+    async def window(self) -> float:
         """API requests per second over a fixed window with the followers attached."""
         await self.reset_counts()
         await asyncio.sleep(self.args.window)
@@ -176,28 +183,35 @@ class Bench:
         window: float = self.args.window
         return sum(counts.values()) / window
 
-    async def changes(self, children: list[Child], n: int, tag: str) -> Phase:
-        """Write `--changes` status changes; latency of each to each follower's first sight."""
+    async def patch(self, description: str) -> float:
+        """Write a new status.description through the API; the time taken just before."""
+        body = json.dumps({"status": {"description": description}}).encode()
+        before = time.monotonic()
+        status, answer = await self.driver.request(
+            "PATCH", f"{PROWJOBS}/{JOB_NAME}", body, MERGE_PATCH
+        )
+        self.patch_ms.append((time.monotonic() - before) * 1000)
+        if status != 200:
+            raise RuntimeError(f"PATCH answered {status}: {answer[:300]!r}")
+        return before
+
+    async def changes(self, children: list[Child], n: int, tag: str, write: Writer) -> Phase:
+        """`--changes` changes made by `write`; latency of each to each follower's first sight."""
         started: dict[str, float] = {}
         for k in range(-self.args.warmup, self.args.changes):
             description = f"bench {tag} N={n} change {k:02d} {secrets.token_hex(3)}"
             marker = json.dumps(description)  # quoted, as it appears in either JSON answer
             for child in children:
                 await child.call(cmd="expect", marker=marker)
-            body = json.dumps({"status": {"description": description}}).encode()
-            before = time.monotonic()
-            status, answer = await self.driver.request(
-                "PATCH", f"{PROWJOBS}/{JOB_NAME}", body, MERGE_PATCH
-            )
-            if status != 200:
-                raise RuntimeError(f"PATCH answered {status}: {answer[:300]!r}")
+            before = await write(marker)
             if k >= 0:
                 started[marker] = before
             await asyncio.gather(
-                *(c.call(cmd="wait", timeout=self.args.change_timeout) for c in children)
+                *(c.call(cmd="wait", within=self.args.change_timeout) for c in children)
             )
-            # Decorrelate the next change from timers on either side.
-            await asyncio.sleep(self.rng.uniform(0.05, 0.15))
+            # A random pause over a whole poll period: otherwise the next change would come at a
+            # fixed phase of the pollers' ticks (just after one) and bias their latency.
+            await asyncio.sleep(self.rng.uniform(0.05, 0.05 + self.args.poll_period))
         phase = Phase(expected=n * len(started))
         for reply in await asyncio.gather(*(c.call(cmd="times") for c in children)):
             phase.failures += reply["failures"]
@@ -208,37 +222,58 @@ class Bench:
 
     async def measure(self, n: int) -> Row:
         assert self.gateway is not None
+        self.patch_ms.clear()
         await asyncio.sleep(1.0)  # let the previous round's connections finish closing
         rss_before = rss_kib(self.gateway.pid)
-        async with self.workers("ws", n) as children:
+        async with self.workers("ws", n, self.gateway_port) as children:
             await asyncio.sleep(0.5)
             rss_after = rss_kib(self.gateway.pid)
-            gateway = Phase(requests_per_s=await self.window(n))
-            measured = await self.changes(children, n, "gateway")
-            gateway.latencies_ms, gateway.expected = measured.latencies_ms, measured.expected
-        async with self.workers("poll", n) as children:
-            polling = Phase(requests_per_s=await self.window(n))
-            measured = await self.changes(children, n, "polling")
-            polling.latencies_ms, polling.expected = measured.latencies_ms, measured.expected
-            polling.failures = measured.failures
+            push_rps = await self.window()
+            push = await self.changes(children, n, "push", self.patch_marker)
+        async with self.workers("poll", n, self.api_port) as children:
+            poll_rps = await self.window()
+            poll = await self.changes(children, n, "poll", self.patch_marker)
+        floor = await self.floor(n)
         row = Row(
             n=n,
-            gateway_p50=percentile(gateway.latencies_ms, 50),
-            gateway_p99=percentile(gateway.latencies_ms, 99),
-            gateway_max=max(gateway.latencies_ms, default=float("nan")),
-            polling_p50=percentile(polling.latencies_ms, 50),
-            polling_p99=percentile(polling.latencies_ms, 99),
-            gateway_rps=gateway.requests_per_s,
-            polling_rps=polling.requests_per_s,
+            push_p50=percentile(push.latencies_ms, 50),
+            push_p99=percentile(push.latencies_ms, 99),
+            push_max=max(push.latencies_ms, default=math.nan),
+            poll_p50=percentile(poll.latencies_ms, 50),
+            poll_p99=percentile(poll.latencies_ms, 99),
+            floor_p50=percentile(floor.latencies_ms, 50),
+            floor_p99=percentile(floor.latencies_ms, 99),
+            push_rps=push_rps,
+            poll_rps=poll_rps,
             rss_per_subscriber_kib=(rss_after - rss_before) / n,
             rss_after_mib=rss_after / 1024,
-            samples=len(gateway.latencies_ms),
-            missing=gateway.missing,
-            polling_missing=polling.missing,
-            polling_failures=polling.failures,
+            patch_p50=percentile(self.patch_ms, 50),
+            samples=len(push.latencies_ms),
+            push_missing=push.missing,
+            poll_missing=poll.missing,
+            poll_failures=poll.failures,
         )
         print(f"  measured N={n}: {row.summary()}", file=sys.stderr, flush=True)
         return row
+
+    async def patch_marker(self, marker: str) -> float:
+        return await self.patch(json.loads(marker))
+
+    async def floor(self, n: int) -> Phase:
+        """The same changes as bare writes of a frame-sized message to n plain connections."""
+        blaster = await Child.spawn("bench.blaster", name="blaster")
+        try:
+            port = (await blaster.read(60))["port"]
+
+            async def blast(marker: str) -> float:
+                reply = await blaster.call(cmd="blast", marker=marker, size=FRAME_SIZE)
+                started: float = reply["started"]
+                return started
+
+            async with self.workers("raw", n, port) as children:
+                return await self.changes(children, n, "floor", blast)
+        finally:
+            await blaster.close()
 
 
 def free_port() -> int:
@@ -257,6 +292,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="client processes per side")
     parser.add_argument("--poll-period", type=float, default=0.5, help="baseline poll period, s")
     parser.add_argument("--change-timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--gateway-loop",
+        choices=["default", "uvloop"],
+        default="default",
+        help="what-if: run the gateway on uvloop instead of the loop `prow-graphql serve` picks",
+    )
     return parser.parse_args(argv)
 
 

@@ -21,61 +21,65 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class Row:
-    """The figures for one follower count N."""
+    """The figures for one follower count N (latencies in ms)."""
 
     n: int
-    gateway_p50: float
-    gateway_p99: float
-    gateway_max: float
-    polling_p50: float
-    polling_p99: float
-    gateway_rps: float
-    polling_rps: float
+    push_p50: float
+    push_p99: float
+    push_max: float
+    poll_p50: float
+    poll_p99: float
+    floor_p50: float
+    floor_p99: float
+    push_rps: float
+    poll_rps: float
     rss_per_subscriber_kib: float
     rss_after_mib: float
+    patch_p50: float
     samples: int
-    missing: int
-    polling_missing: int
-    polling_failures: int
+    push_missing: int
+    poll_missing: int
+    poll_failures: int
 
     @property
     def ratio(self) -> float:
-        """How many times lower the gateway's median latency is than polling's."""
-        return self.polling_p50 / self.gateway_p50 if self.gateway_p50 > 0 else math.inf
+        """How many times lower the push median latency is than the polling median."""
+        return self.poll_p50 / self.push_p50 if self.push_p50 > 0 else math.inf
 
     def summary(self) -> str:
         return (
-            f"gateway p50 {self.gateway_p50:.1f} ms p99 {self.gateway_p99:.1f} ms; "
-            f"polling p50 {self.polling_p50:.1f} ms; ratio {self.ratio:.0f}x"
+            f"push p50 {self.push_p50:.1f} ms p99 {self.push_p99:.1f} ms; "
+            f"poll p50 {self.poll_p50:.0f} ms; ratio {self.ratio:.0f}x; "
+            f"floor p99 {self.floor_p99:.1f} ms"
         )
 
 
-_HEADER = (
-    ("followers", "{:>9}"),
-    ("push p50", "{:>8}"),
-    ("push p99", "{:>8}"),
-    ("push max", "{:>8}"),
-    ("poll p50", "{:>8}"),
-    ("poll p99", "{:>8}"),
-    ("p50 ratio", "{:>9}"),
-    ("API req/s push", "{:>14}"),
-    ("API req/s poll", "{:>14}"),
-    ("RSS/subscriber", "{:>14}"),
+_COLUMNS = (
+    ("followers", 9),
+    ("push p50", 8),
+    ("push p99", 8),
+    ("poll p50", 8),
+    ("poll p99", 8),
+    ("p50 ratio", 9),
+    ("API req/s push", 14),
+    ("API req/s poll", 14),
+    ("RSS/subscriber", 14),
+    ("floor p99", 9),
 )
 
 
 def _cells(row: Row) -> list[str]:
     return [
         f"{row.n:,}",
-        f"{row.gateway_p50:.1f}",
-        f"{row.gateway_p99:.1f}",
-        f"{row.gateway_max:.1f}",
-        f"{row.polling_p50:.0f}",
-        f"{row.polling_p99:.0f}",
+        f"{row.push_p50:.1f}",
+        f"{row.push_p99:.1f}",
+        f"{row.poll_p50:.0f}",
+        f"{row.poll_p99:.0f}",
         f"{row.ratio:.0f}x",
-        f"{row.gateway_rps:.2f}",
-        f"{row.polling_rps:.1f}",
+        f"{row.push_rps:.2f}",
+        f"{row.poll_rps:.1f}",
         f"{row.rss_per_subscriber_kib:.1f} KiB",
+        f"{row.floor_p99:.1f}",
     ]
 
 
@@ -86,30 +90,38 @@ def render(
     gateway_requests: dict[str, int],
     elapsed: float,
 ) -> str:
-    """The table, with what each column means and what the run could not measure."""
+    """The table, then per-N notes (sample counts, misses) and the gateway's own API requests."""
+    period = f"{args.poll_period * 1000:.0f} ms"
     lines = [
-        "prow-graphql bench: push (GraphQL subscription via the gateway) vs poll (GET every "
-        f"{args.poll_period * 1000:.0f} ms); latencies in ms from the PATCH to each follower",
-        f"  {environment}; {args.changes} changes per N and side (+{args.warmup} warm-up); "
-        f"API requests counted over {args.window:.0f} s with the followers attached",
+        f"prow-graphql bench: push = GraphQL subscription through the gateway; poll = GET every "
+        f"{period} (the old service); floor = bare writes to plain sockets",
+        f"latencies in ms from just before the status PATCH to each follower's first sight; "
+        f"{args.changes} changes per N and side (+{args.warmup} warm-up); API requests counted "
+        f"over {args.window:.0f} s with the followers attached",
+        environment,
         "",
-        " | ".join(fmt.format(title) for title, fmt in _HEADER),
-        "-+-".join("-" * len(fmt.format(title)) for title, fmt in _HEADER),
+        " | ".join(title.rjust(width) for title, width in _COLUMNS),
+        "-+-".join("-" * width for _, width in _COLUMNS),
     ]
     for row in rows:
         cells = _cells(row)
-        lines.append(" | ".join(fmt.format(c) for c, (_, fmt) in zip(cells, _HEADER, strict=True)))
+        lines.append(" | ".join(c.rjust(w) for c, (_, w) in zip(cells, _COLUMNS, strict=True)))
     lines.append("")
     for row in rows:
-        notes = [f"{row.samples} push samples", f"gateway RSS {row.rss_after_mib:.1f} MiB"]
-        if row.missing:
-            notes.append(f"{row.missing} push deliveries MISSING")
-        if row.polling_missing:
-            notes.append(f"{row.polling_missing} changes no poller saw")
-        if row.polling_failures:
-            notes.append(f"{row.polling_failures} failed polls")
+        notes = [
+            f"{row.samples} push samples (max {row.push_max:.1f})",
+            f"floor p50 {row.floor_p50:.1f}",
+            f"PATCH round trip p50 {row.patch_p50:.1f}",
+            f"gateway RSS {row.rss_after_mib:.1f} MiB",
+        ]
+        if row.push_missing:
+            notes.append(f"{row.push_missing} push deliveries MISSING")
+        if row.poll_missing:
+            notes.append(f"{row.poll_missing} poll sightings missing")
+        if row.poll_failures:
+            notes.append(f"{row.poll_failures} failed polls")
         lines.append(f"  N={row.n:,}: " + ", ".join(notes))
     made = ", ".join(f"{count} {verb}" for verb, count in sorted(gateway_requests.items()))
-    lines.append(f"  the gateway's own API requests over the whole run: {made or 'none'}")
+    lines.append(f"  the gateway's own API requests during the whole run: {made or 'none'}")
     lines.append(f"  run time {elapsed:.0f} s")
     return "\n".join(lines)

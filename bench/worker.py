@@ -1,7 +1,8 @@
-"""A client worker process: N GraphQL subscribers (graphql-transport-ws) or N pollers (GET every
-500 ms), driven by the bench over stdin/stdout JSON lines.
+"""A client worker process: N GraphQL subscribers (graphql-transport-ws), N pollers (GET every
+500 ms) or N plain TCP readers of the floor process, driven by the bench over stdin/stdout JSON
+lines.
 
-Commands: start {mode, count, ...} · expect {marker} · wait {timeout} · times · stop.
+Commands: start {mode, count, ...} · expect {marker} · wait {within} · times · stop.
 For each `expect`ed marker (a quoted description) the worker records, per client, the monotonic
 time of the first message or poll response that contains it; the bench subtracts its own
 timestamp taken before the change was written (CLOCK_MONOTONIC is shared by all processes).
@@ -95,6 +96,29 @@ class Subscriber:
             self.client.close()
 
 
+class RawReader(asyncio.Protocol):
+    """A plain TCP connection to the floor process (bench.blaster)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.last: bytes | None = None
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        marker = self.recorder.marker
+        if marker is not None and self.last is not marker and marker in data:
+            self.last = marker
+            self.recorder.saw(now)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 class Poller:
     """One keep-alive connection that GETs the ProwJob every `period` seconds."""
 
@@ -133,6 +157,7 @@ class Worker:
         self.recorder: Recorder | None = None
         self.subscribers: list[Subscriber] = []
         self.pollers: list[Poller] = []
+        self.raw: list[RawReader] = []
         self.tasks: list[asyncio.Task[None]] = []
 
     async def handle(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +171,7 @@ class Worker:
             return {"ok": True}
         if name == "wait":
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(recorder.all_seen.wait(), command["timeout"])
+                await asyncio.wait_for(recorder.all_seen.wait(), command["within"])
             return {"ok": True, "seen": recorder.seen}
         if name == "times":
             requests = sum(p.requests for p in self.pollers)
@@ -157,6 +182,8 @@ class Worker:
                 task.cancel()
             for sub in self.subscribers:
                 sub.close()
+            for reader in self.raw:
+                reader.close()
             for poller in self.pollers:
                 await poller.http.aclose()
             return {"ok": True, "stop": True}
@@ -176,6 +203,15 @@ class Worker:
                     await sub.start(host, port, command["job"])
 
             await asyncio.gather(*(connect(s) for s in self.subscribers))
+        elif command["mode"] == "raw":
+            self.raw = [RawReader(recorder) for _ in range(count)]
+            loop = asyncio.get_running_loop()
+
+            async def attach(reader: RawReader) -> None:
+                async with gate:
+                    await loop.create_connection(lambda: reader, host, port)
+
+            await asyncio.gather(*(attach(r) for r in self.raw))
         else:
             headers = {"Authorization": f"Bearer {command['token']}", "Accept": "application/json"}
             rng = random.Random(command.get("seed", 0))

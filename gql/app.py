@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -38,6 +40,7 @@ from gql.identity import authorization_from_init_payload as init_authorization
 from gql.informer import Informer
 from gql.metrics import Metrics
 from gql.prow import links
+from gql.rest import rest_routes
 from gql.schema.context import GraphQLContext
 from gql.schema.result_cache import ResultStore
 from gql.schema.schema import build_schema
@@ -45,8 +48,8 @@ from gql.schema.sharing import SharedStreams
 from gql.schema.views import JobViewCache
 from gql.service import GatewayService, Policy
 from gql.settings import AuthMode, Backend, Settings
-from gql.web import graphiql_response, web_routes
 from gql.store.base import ProwJobObject, ProwJobStore
+from gql.web import graphiql_response, web_routes
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +209,17 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
         # A shared subscription hands the same result to every follower: encode it once.
         return self._frames.encode(data, super().encode_json)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry catches only JSONDecodeError and expects an object or a list; anything else
+        # (bad UTF-8, too deep, a scalar) must be a 400, not a 500.
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return decoded
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """The self-hosted GraphiQL page (its scripts come from /static/vendor/, never a CDN)."""
         return graphiql_response(request)
@@ -326,6 +340,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        *rest_routes(gateway),
     ]
     routes.extend(web_routes(settings))
     if settings.metrics_port == settings.port:

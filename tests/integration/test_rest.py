@@ -43,21 +43,6 @@ def presubmit_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(autouse=True)
-def _mount_rest_routes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # TEMPORARY until gql/app.py mounts rest_routes itself.
-    import tests.harness
-    from gql.app import create_app
-    from gql.rest import rest_routes
-
-    def create(settings: Any) -> Any:
-        app = create_app(settings)
-        app.router.routes.extend(rest_routes(app.state.gateway))
-        return app
-
-    monkeypatch.setattr(tests.harness, "create_app", create)
-
-
 @pytest.fixture
 async def client(gateway: RunningGateway) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as c:
@@ -278,7 +263,8 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
     ("repo", {"repo": {"name": "widgets"}}, "repo: must be a string, not an object"),
     ("prowjob", {"prowjob": "x" * 254}, "prowjob: must be at most 253 characters"),
     ("user", {"user": "u" * 300}, "user: must be at most 253 characters"),
-    ("user", {"user": "eve\nAUTHOR=root"}, "user: must not contain control or separator characters"),
+    ("user", {"user": "eve\nAUTHOR=root"},
+     "user: must not contain control or separator characters"),
     ("base_ref", {"base_ref": "main..x~1"}, "base_ref: is not a valid git branch name"),
     ("org", {"org": "bad org!"},
      "org: 'bad org!' is not a valid org name (letters, digits, . _ - /)"),

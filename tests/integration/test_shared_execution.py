@@ -40,7 +40,9 @@ async def test_identical_subscriptions_execute_once_for_all_followers() -> None:
                 for _ in range(30)
             ]
             ops = [await c.subscribe(document, {"n": name}) for c in clients]
-            results = await asyncio.gather(*(c.collect(op) for c, op in zip(clients, ops)))
+            results = await asyncio.gather(
+                *(c.collect(op) for c, op in zip(clients, ops, strict=True))
+            )
         assert shared.executions_started == 1
         for updates in results:
             states = [u["data"]["prowJobUpdated"]["state"] for u in updates]
