@@ -13,8 +13,10 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode, OperationDefinitionNode, OperationType
+from graphql import ExecutionResult, FieldNode, OperationType
 from strawberry.extensions import SchemaExtension
+
+from gql.schema.documents import chosen_operation
 
 CONFIG_ONLY_FIELDS = frozenset({"repos", "repo", "periodics", "job", "__typename"})
 
@@ -84,14 +86,10 @@ def _cache_key(
 ) -> tuple[str, str | None, str] | None:
     if query is None or document is None:
         return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [
-            o for o in operations if o.name is not None and o.name.value == operation_name
-        ]
-    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+    operation = chosen_operation(document, operation_name, OperationType.QUERY)
+    if operation is None:
         return None
-    for selection in operations[0].selection_set.selections:
+    for selection in operation.selection_set.selections:
         # Fragments at the root could hide other fields: only plain fields are cacheable.
         if not isinstance(selection, FieldNode) or selection.name.value not in CONFIG_ONLY_FIELDS:
             return None

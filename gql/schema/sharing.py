@@ -21,8 +21,10 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
+from graphql import FieldNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
+
+from gql.schema.documents import chosen_operation
 
 # Root field → whether a late joiner first gets the latest result (a state) or not (an event).
 SHAREABLE_FIELDS: dict[str, bool] = {"prowJobUpdated": True, "prowJobEvents": False}
@@ -151,14 +153,10 @@ def _shareable(query: str, operation_name: str | None) -> bool | None:
         document = parse(query)
     except GraphQLSyntaxError:
         return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [
-            o for o in operations if o.name is not None and o.name.value == operation_name
-        ]
-    if len(operations) != 1 or operations[0].operation is not OperationType.SUBSCRIPTION:
+    operation = chosen_operation(document, operation_name, OperationType.SUBSCRIPTION)
+    if operation is None:
         return None
-    selections = operations[0].selection_set.selections
+    selections = operation.selection_set.selections
     if len(selections) != 1 or not isinstance(selections[0], FieldNode):
         return None
     root = selections[0]
