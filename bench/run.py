@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.proc import ROOT, Child, raise_open_file_limit, rss_kib, use_uvloop
+from bench.proc import ROOT, Child, cpu_seconds, raise_open_file_limit, rss_kib, use_uvloop
 from bench.stats import Row, percentile, render
 from bench.wire import HTTPClient
 
@@ -105,9 +105,8 @@ class Bench:
 
     async def start_gateway(self, kubeconfig: str, log: Path) -> None:
         self.gateway_port = free_port()
-        module = "bench.serve" if self.args.gateway_loop == "uvloop" else "gql"
         command = [
-            sys.executable, "-m", module, "serve",
+            sys.executable, "-m", "gql", "serve",
             "--backend", "kube", "--kubeconfig", kubeconfig,
             "--config-path", str(EXAMPLE / "config.yaml"),
             "--job-config-path", str(EXAMPLE / "jobs"),
@@ -144,6 +143,7 @@ class Bench:
     @contextlib.asynccontextmanager
     async def workers(self, mode: str, n: int, port: int) -> AsyncIterator[list[Child]]:
         """Worker processes holding `n` followers between them, all connected and live."""
+        progress(f"N={n}: connecting {n} {mode} follower(s)")
         count = max(1, min(self.args.workers, n))
         shares = [n // count + (1 if i < n % count else 0) for i in range(count)]
         children = [
@@ -195,10 +195,14 @@ class Bench:
             raise RuntimeError(f"PATCH answered {status}: {answer[:300]!r}")
         return before
 
-    async def changes(self, children: list[Child], n: int, tag: str, write: Writer) -> Phase:
+    async def changes(
+        self, children: list[Child], n: int, tag: str, write: Writer, count: int | None = None
+    ) -> Phase:
         """`--changes` changes made by `write`; latency of each to each follower's first sight."""
         started: dict[str, float] = {}
-        for k in range(-self.args.warmup, self.args.changes):
+        count = self.args.changes if count is None else count
+        progress(f"N={n}: {tag}: {count} changes")
+        for k in range(-self.args.warmup, count):
             description = f"bench {tag} N={n} change {k:02d} {secrets.token_hex(3)}"
             marker = json.dumps(description)  # quoted, as it appears in either JSON answer
             for child in children:
@@ -229,7 +233,9 @@ class Bench:
             await asyncio.sleep(0.5)
             rss_after = rss_kib(self.gateway.pid)
             push_rps = await self.window()
+            cpu_before = cpu_seconds(self.gateway.pid)
             push = await self.changes(children, n, "push", self.patch_marker)
+            cpu_per_change = (cpu_seconds(self.gateway.pid) - cpu_before) / self.total_changes
         async with self.workers("poll", n, self.api_port) as children:
             poll_rps = await self.window()
             poll = await self.changes(children, n, "poll", self.patch_marker)
@@ -248,13 +254,25 @@ class Bench:
             rss_per_subscriber_kib=(rss_after - rss_before) / n,
             rss_after_mib=rss_after / 1024,
             patch_p50=percentile(self.patch_ms, 50),
+            gateway_cpu_ms=cpu_per_change * 1000,
             samples=len(push.latencies_ms),
             push_missing=push.missing,
             poll_missing=poll.missing,
             poll_failures=poll.failures,
         )
-        print(f"  measured N={n}: {row.summary()}", file=sys.stderr, flush=True)
+        progress(f"N={n}: {row.summary()}")
         return row
+
+    async def warm_up(self) -> None:
+        """One follower and one change first, so first-use allocations (lazy imports, caches)
+        do not count as the first N's memory per subscriber."""
+        async with self.workers("ws", 1, self.gateway_port) as children:
+            await self.changes(children, 1, "warm-up", self.patch_marker, count=1)
+
+    @property
+    def total_changes(self) -> int:
+        total: int = self.args.warmup + self.args.changes
+        return total
 
     async def patch_marker(self, marker: str) -> float:
         return await self.patch(json.loads(marker))
@@ -276,6 +294,11 @@ class Bench:
             await blaster.close()
 
 
+def progress(message: str) -> None:
+    """A progress line on stderr (the table goes to stdout)."""
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -292,12 +315,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="client processes per side")
     parser.add_argument("--poll-period", type=float, default=0.5, help="baseline poll period, s")
     parser.add_argument("--change-timeout", type=float, default=10.0)
-    parser.add_argument(
-        "--gateway-loop",
-        choices=["default", "uvloop"],
-        default="default",
-        help="what-if: run the gateway on uvloop instead of the loop `prow-graphql serve` picks",
-    )
     return parser.parse_args(argv)
 
 
@@ -315,6 +332,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Row], collections.Counter[
             if status != 201:
                 raise RuntimeError(f"creating the ProwJob answered {status}: {answer[:300]!r}")
             await bench.start_gateway(kubeconfig, Path(tmp) / "gateway.log")
+            await bench.warm_up()
             rows = []
             for n in sizes:
                 rows.append(await bench.measure(n))
@@ -329,11 +347,16 @@ async def run(args: argparse.Namespace) -> tuple[list[Row], collections.Counter[
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     files = raise_open_file_limit()
+    largest = max(int(s) for s in args.sizes.split(","))
+    if files < 2 * largest + 200:
+        sys.exit(f"bench: the open-file limit ({files}) is too low for {largest} followers")
     loop = use_uvloop()
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     rows, gateway_requests = asyncio.run(run(args))
     environment = (
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {loop} clients, "
-        f"open-file limit {files}, {args.workers} client process(es) per side"
+        f"{args.workers} client process(es) per side, "
+        f"open-file limit {files}, 1-min load average {load_before:.2f} before the run"
     )
     print(render(rows, args, environment, dict(gateway_requests), time.monotonic() - started))

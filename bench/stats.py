@@ -36,6 +36,7 @@ class Row:
     rss_per_subscriber_kib: float
     rss_after_mib: float
     patch_p50: float
+    gateway_cpu_ms: float
     samples: int
     push_missing: int
     poll_missing: int
@@ -112,6 +113,7 @@ def render(
             f"{row.samples} push samples (max {row.push_max:.1f})",
             f"floor p50 {row.floor_p50:.1f}",
             f"PATCH round trip p50 {row.patch_p50:.1f}",
+            f"gateway CPU {row.gateway_cpu_ms:.1f} ms per change",
             f"gateway RSS {row.rss_after_mib:.1f} MiB",
         ]
         if row.push_missing:

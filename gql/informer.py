@@ -503,6 +503,12 @@ class Informer:
                 received = True
                 self._attempt = 0
                 self._handle(event)
+        except BackendError:
+            # A stream that stayed up a while was healthy: its failure starts a fresh backoff
+            # (a proxy cutting idle connections must not push reconnects towards backoff_max).
+            if loop.time() - started >= self._min_watch_duration:
+                self._attempt = 0
+            raise
         finally:
             aclose = getattr(events, "aclose", None)
             if aclose is not None:

@@ -110,15 +110,18 @@ async def events_until_final(client: TransportWSClient, op: str) -> list[dict[st
     return seen
 
 
-async def follow_through(origin: RunningGateway, other: RunningGateway, kube: Any) -> None:
+async def follow_through(
+    origin: RunningGateway, other: RunningGateway, kube: FakeKubeServer
+) -> None:
     """Trigger on `origin`; follow it on `other` (a feed listening before, a follower after)."""
     async with (
         TransportWSClient.connect(other.ws_url) as feed,
         TransportWSClient.connect(other.ws_url) as follower,
     ):
-        feed_op = await feed.subscribe(EVENTS, {"job": POSTSUBMIT})
         informer = informer_of(other)
-        await kube.wait_for(lambda: informer.subscriber_count == 1, within=TIMEOUT)
+        listening = informer.subscriber_count
+        feed_op = await feed.subscribe(EVENTS, {"job": POSTSUBMIT})
+        await kube.wait_for(lambda: informer.subscriber_count == listening + 1, within=TIMEOUT)
         name = await trigger(origin)
         follow_op = await follower.subscribe(FOLLOW, {"name": name})
         updates, events = await asyncio.gather(

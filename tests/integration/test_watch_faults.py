@@ -232,7 +232,7 @@ class Storm:
         await self.watch_open()
         relists = self.stats.relists
         assert self.kube.expire_watches() == 1
-        self.advance(changes)
+        assert self.advance(changes) > 0  # else the cache could look in sync before the relist
         await self.settle()
         assert self.stats.relists == relists + 1
 
@@ -295,8 +295,9 @@ async def subscribers(
             await stack.enter_async_context(TransportWSClient.connect(gw.ws_url)) for _ in range(5)
         ]
         early = Dashboard(clients[3], DASHBOARD)
+        listening = s.informer.subscriber_count
         early.op = await early.client.subscribe(DASHBOARD)
-        await s.until(lambda: s.informer.subscriber_count == 1)
+        await s.until(lambda: s.informer.subscriber_count == listening + 1)
         names = s.create_jobs()
         await s.settle()
         followers = [
@@ -309,7 +310,7 @@ async def subscribers(
         for f in followers:
             await f.subscribe_all(names)
         ready = [asyncio.Event() for _ in range(5)]
-        readers = [f.read_until_complete(r) for f, r in zip(followers, ready, strict=False)]
+        readers = [f.read_until_complete(r) for f, r in zip(followers, ready[:3], strict=True)]
         readers += [
             d.read_until_final(names, r) for d, r in zip((early, late), ready[3:], strict=True)
         ]
@@ -318,14 +319,22 @@ async def subscribers(
             await asyncio.gather(*readers)
 
         task = asyncio.create_task(read_all())
+
+        async def all_live() -> None:
+            await asyncio.gather(*(r.wait() for r in ready))
+
+        live = asyncio.create_task(all_live())
         try:
-            async with asyncio.timeout(TIMEOUT):
-                await asyncio.gather(*(r.wait() for r in ready))
+            await asyncio.wait({task, live}, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()  # a reader failed before the storm: its assertion, not a timeout
+            assert live.done(), "not every subscriber was live within the time limit"
             yield followers, [early, late], task
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for pending in (live, task):
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
 
 
 async def finish(
