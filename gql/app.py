@@ -45,6 +45,7 @@ from gql.schema.context import GraphQLContext
 from gql.schema.result_cache import ResultStore
 from gql.schema.schema import build_schema
 from gql.schema.sharing import SharedStreams
+from gql.schema.transport import SharedTransportWSHandler
 from gql.schema.views import JobViewCache
 from gql.service import GatewayService, Policy
 from gql.settings import AuthMode, Backend, Settings
@@ -177,6 +178,8 @@ class Gateway:
 
 class GatewayGraphQL(GraphQL[GraphQLContext, None]):
     """Strawberry's ASGI view, with our per-request context."""
+
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
 
     def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
         s = gateway.settings

@@ -58,7 +58,7 @@ class GatewaySchema(strawberry.Schema):
         key, replay = found
 
         def start() -> Any:
-            return super(GatewaySchema, self).stream(
+            return self.stream_unshared(
                 query,
                 variable_values,
                 context_value,
@@ -69,6 +69,27 @@ class GatewaySchema(strawberry.Schema):
             )
 
         return self.shared.join(key, replay, start)
+
+    async def stream_unshared(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        """Strawberry's own execution, for the one stream a shared subscription runs."""
+        return await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
 
 
 def build_schema(

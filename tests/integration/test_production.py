@@ -294,6 +294,13 @@ async def test_metrics_are_served_on_their_own_port() -> None:
         await asyncio.wait_for(proc.wait(), 15)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file in one step, as a ConfigMap update (a symlink swap) does."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
 RELOAD_QUERY = (
     '{ repo(org: "example-org", repo: "widgets") { presubmits { name } } '
     "config { generation lastError } }"
@@ -310,8 +317,9 @@ async def test_hot_reload_swaps_good_config_and_keeps_it_on_errors(tmp_path: Pat
     async with serve(settings) as gw:
         jobs_file = config / "jobs" / "example-org" / "widgets" / "widgets-presubmits.yaml"
         original = jobs_file.read_text()
-        jobs_file.write_text(
-            original.replace("    - name: pull-widgets-lint", "    - name: pull-widgets-lint2", 1)
+        write_atomically(
+            jobs_file,
+            original.replace("    - name: pull-widgets-lint", "    - name: pull-widgets-lint2", 1),
         )
         async with asyncio.timeout(10):
             while True:
@@ -322,7 +330,7 @@ async def test_hot_reload_swaps_good_config_and_keeps_it_on_errors(tmp_path: Pat
                 await asyncio.sleep(0.05)
         generation = body["config"]["generation"]
         assert "pull-widgets-lint" not in names and body["config"]["lastError"] is None
-        jobs_file.write_text(original + "\n  this: is: not: yaml: [\n")
+        write_atomically(jobs_file, original + "\n  this: is: not: yaml: [\n")
         async with asyncio.timeout(10):
             while (await post(gw, RELOAD_QUERY)).json()["data"]["config"]["lastError"] is None:
                 await asyncio.sleep(0.05)
