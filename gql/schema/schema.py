@@ -44,44 +44,7 @@ class GatewaySchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> Any:
-        found = share_key(query, variable_values, operation_name) if self.shared else None
-        if self.shared is None or found is None:
-            return await super().stream(
-                query,
-                variable_values,
-                context_value,
-                root_value,
-                operation_name,
-                operation_extensions,
-                allowed_operation_types,
-            )
-        key, replay = found
-
-        def start() -> Any:
-            return self.stream_unshared(
-                query,
-                variable_values,
-                context_value,
-                root_value,
-                operation_name,
-                operation_extensions,
-                allowed_operation_types,
-            )
-
-        return self.shared.join(key, replay, start)
-
-    async def stream_unshared(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-    ) -> Any:
-        """Strawberry's own execution, for the one stream a shared subscription runs."""
-        return await super().stream(
+        args = (
             query,
             variable_values,
             context_value,
@@ -90,6 +53,15 @@ class GatewaySchema(strawberry.Schema):
             operation_extensions,
             allowed_operation_types,
         )
+        found = share_key(query, variable_values, operation_name) if self.shared else None
+        if self.shared is None or found is None:
+            return await super().stream(*args)
+        key, replay = found
+        return self.shared.join(key, replay, lambda: self.stream_unshared(*args))
+
+    async def stream_unshared(self, *args: Any, **kwargs: Any) -> Any:
+        """Strawberry's own execution, for the one stream a shared subscription runs."""
+        return await strawberry.Schema.stream(self, *args, **kwargs)
 
 
 def build_schema(
