@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import strawberry
@@ -19,11 +20,12 @@ from strawberry.extensions import (
 )
 from strawberry.types.graphql import OperationType
 
+from gql.metrics import Metrics
 from gql.schema.mutation import Mutation
 from gql.schema.observability import MaskUnexpectedErrors, OperationMetrics
 from gql.schema.query import Query
 from gql.schema.result_cache import ConfigResultCache, ResultStore
-from gql.schema.sharing import SharedStreams, share_key
+from gql.schema.sharing import SharedStreams, is_subscription, share_key
 from gql.schema.subscription import Subscription
 
 
@@ -55,13 +57,28 @@ class GatewaySchema(strawberry.Schema):
         )
         found = share_key(query, variable_values, operation_name) if self.shared else None
         if self.shared is None or found is None:
-            return await super().stream(*args)
-        key, replay = found
-        return self.shared.join(key, replay, lambda: self.stream_unshared(*args))
+            source = await super().stream(*args)
+        else:
+            key, replay = found
+            source = self.shared.join(key, replay, lambda: self.stream_unshared(*args))
+        metrics = getattr(context_value, "metrics", None)
+        if metrics is not None and query is not None and is_subscription(query, operation_name):
+            return _counted(source, metrics)
+        return source
 
     async def stream_unshared(self, *args: Any, **kwargs: Any) -> Any:
         """Strawberry's own execution, for the one stream a shared subscription runs."""
         return await strawberry.Schema.stream(self, *args, **kwargs)
+
+
+async def _counted(
+    source: AsyncGenerator[Any, None], metrics: Metrics
+) -> AsyncGenerator[Any, None]:
+    """`source`, counted as an open subscription until it ends or is closed."""
+    with metrics.subscription():
+        async with contextlib.aclosing(source):
+            async for result in source:
+                yield result
 
 
 def build_schema(

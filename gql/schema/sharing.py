@@ -294,3 +294,13 @@ def _shareable(query: str, operation_name: str | None) -> bool | None:
     if any(arg.name.value in UNSHAREABLE_ARGUMENTS for arg in root.arguments or ()):
         return None
     return replay
+
+
+@functools.lru_cache(maxsize=512)
+def is_subscription(query: str, operation_name: str | None) -> bool:
+    """Whether the operation a request runs is a subscription (for counting open streams)."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError:
+        return False
+    return chosen_operation(document, operation_name, OperationType.SUBSCRIPTION) is not None

@@ -51,8 +51,11 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             first = False
 
         stream, follower = shared.attach(key, replay, start, deliver)
+        metrics = getattr(self.context, "metrics", None)
+        counting = metrics.subscription() if metrics is not None else contextlib.nullcontext()
         try:
-            await follower.done
+            with counting:
+                await follower.done
             # A no-op after an `error` message (the operation is then already completed).
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except _OperationStreamClosed:

@@ -262,6 +262,21 @@ async def test_metrics_change_as_requests_are_made() -> None:
         assert value("prow_graphql_requests_total", outcome="success") >= 1
         await asyncio.sleep(0.3)
         assert value("prow_graphql_informer_cache_size") >= 1
+        # Open subscriptions are counted on every transport, and uncounted when they end.
+        assert value("prow_graphql_active_subscriptions") == 0
+        follow = "subscription { prowJobEvents { type } }"
+        async with (
+            TransportWSClient.connect(gw.ws_url) as a,
+            TransportWSClient.connect(gw.ws_url) as b,
+        ):
+            await a.subscribe(follow)
+            await b.subscribe(follow + " ")  # a different document: not shared with a's
+            async with asyncio.timeout(5):
+                while value("prow_graphql_active_subscriptions") != 2:
+                    await asyncio.sleep(0.02)
+        async with asyncio.timeout(5):
+            while value("prow_graphql_active_subscriptions") != 0:
+                await asyncio.sleep(0.02)
 
 
 async def test_metrics_are_served_on_their_own_port() -> None:
