@@ -15,11 +15,11 @@ import re
 import stat
 import threading
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import combinations
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -827,31 +827,33 @@ class _Built:
     errors: tuple[ConfigError, ...]
 
 
-def _build_file(builder: _JobBuilder, path: str, key: FileKey, fragment: _Fragment) -> _Built:
-    errors: list[ConfigError] = []
-    builder.errors = errors
-    presubmits = tuple(
+_J = TypeVar("_J")
+
+
+def _build_per_repo(
+    per_repo: Iterable[tuple[str, Sequence[Any]]],
+    build: Callable[[Any, str, str, int], _J | None],
+    path: str,
+) -> tuple[tuple[str, tuple[_J, ...]], ...]:
+    """Build each org/repo's raw jobs with `build`, dropping those that failed (errors recorded)."""
+    return tuple(
         (
             org_repo,
             tuple(
                 job
                 for i, raw in enumerate(raws)
-                if (job := builder.presubmit(raw, org_repo, path, i)) is not None
+                if (job := build(raw, org_repo, path, i)) is not None
             ),
         )
-        for org_repo, raws in fragment.presubmits
+        for org_repo, raws in per_repo
     )
-    postsubmits = tuple(
-        (
-            org_repo,
-            tuple(
-                post
-                for i, raw in enumerate(raws)
-                if (post := builder.postsubmit(raw, org_repo, path, i)) is not None
-            ),
-        )
-        for org_repo, raws in fragment.postsubmits
-    )
+
+
+def _build_file(builder: _JobBuilder, path: str, key: FileKey, fragment: _Fragment) -> _Built:
+    errors: list[ConfigError] = []
+    builder.errors = errors
+    presubmits = _build_per_repo(fragment.presubmits, builder.presubmit, path)
+    postsubmits = _build_per_repo(fragment.postsubmits, builder.postsubmit, path)
     periodics = tuple(
         periodic
         for i, raw in enumerate(fragment.periodics)
