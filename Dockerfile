@@ -24,7 +24,7 @@ WORKDIR /src
 COPY . .
 
 # GraphiQL assets: `make assets` (mk/web.mk) runs `npm ci` in web/, pinned by
-# web/package-lock.json, and copies the browser bundles into gql/web/static/vendor/ (ignored by
+# web/package-lock.json, and copies the browser bundles into gql/prow_graphql/web/static/vendor/ (ignored by
 # .dockerignore, so the image never ships a working tree's stale copy). The guard keeps this
 # Dockerfile valid in a tree without that target: the image is then built without self-hosted
 # GraphiQL and the build says so. Where the target exists, its failure fails the build.
@@ -37,8 +37,8 @@ RUN if make -n assets >/dev/null 2>&1; then \
 # Build the wheel; if assets were built they must be inside it (package-data), or the image
 # would serve a GraphiQL page without its scripts.
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
- && if [ -d gql/web/static/vendor ]; then \
-        python -c "import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob('/dist/*.whl')[0]).namelist(); sys.exit(0 if any(n.startswith('gql/web/static/vendor/') for n in names) else 'gql/web/static/vendor/ is missing from the wheel: add it to package-data')"; \
+ && if [ -d gql/prow_graphql/web/static/vendor ]; then \
+        python -c "import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob('/dist/*.whl')[0]).namelist(); sys.exit(0 if any(n.startswith('prow_graphql/web/static/vendor/') for n in names) else 'prow_graphql/web/static/vendor/ is missing from the wheel: add it to package-data')"; \
     fi
 
 RUN python -m venv /opt/venv \

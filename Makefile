@@ -37,7 +37,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check gql tests bench
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/mypy --strict gql
+	$(BIN)/mypy --strict -p prow_graphql
 
 layers: $(VENV)/.dev-installed
 	$(BIN)/lint-imports

@@ -106,7 +106,7 @@ class Bench:
     async def start_gateway(self, kubeconfig: str, log: Path) -> None:
         self.gateway_port = free_port()
         command = [
-            sys.executable, "-m", "gql", "serve",
+            sys.executable, "-m", "prow_graphql", "serve",
             "--backend", "kube", "--kubeconfig", kubeconfig,
             "--config-path", str(EXAMPLE / "config.yaml"),
             "--job-config-path", str(EXAMPLE / "jobs"),

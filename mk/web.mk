@@ -1,12 +1,12 @@
 # Web assets and the browser for the browser tests (included by the Makefile).
 #
 # `make assets` fetches GraphiQL, React, ReactDOM and graphql-ws from the npm registry (pinned by
-# web/package-lock.json) and copies their browser bundles into gql/web/static/vendor/, which is
+# web/package-lock.json) and copies their browser bundles into gql/prow_graphql/web/static/vendor/, which is
 # git-ignored and shipped in the wheel. A stamp file makes a second run free.
 # `make browser-deps` installs Debian's chromium when it is missing (the browser tests drive it).
 
 WEB_DIR := web
-VENDOR := gql/web/static/vendor
+VENDOR := gql/prow_graphql/web/static/vendor
 NPM_MODULES := $(WEB_DIR)/node_modules
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

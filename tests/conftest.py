@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.harness import EXAMPLE, RunningGateway, example_settings, serve
+from tests.realkube import RealKube
 
 
 @contextlib.asynccontextmanager
 async def kube_gateway(tmp_path: Path, *extra: str) -> AsyncIterator[RunningGateway]:
     """A gateway on the kube backend, against a fake API server with a simulated plank."""
-    from gql.prow.links import job_url
-    from gql.prow.loader import ConfigLoader
-    from gql.store.kube import connect
-    from gql.store.simulator import PlankSimulator
+    from prow_graphql.prow.links import job_url
+    from prow_graphql.prow.loader import ConfigLoader
+    from prow_graphql.store.kube import connect
+    from prow_graphql.store.simulator import PlankSimulator
     from tests.fakekube import FakeKubeServer
 
     index = ConfigLoader(str(EXAMPLE / "config.yaml"), str(EXAMPLE / "jobs")).load()
@@ -56,3 +58,20 @@ async def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     else:
         async with kube_gateway(tmp_path) as gw:
             yield gw
+
+
+@pytest.fixture(scope="session")
+def realkube() -> Iterator[RealKube]:
+    """One real kube-apiserver (with Prow's CRD) for the whole session; skips where absent."""
+    from tests import realkube as rk
+
+    reason = rk.skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = rk.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if not rk.keep_dir():
+            shutil.rmtree(server.directory, ignore_errors=True)

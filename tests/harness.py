@@ -20,8 +20,8 @@ import uvicorn
 import websockets
 from starlette.applications import Starlette
 
-from gql.app import create_app
-from gql.settings import Settings, parse_serve_args
+from prow_graphql.app import create_app
+from prow_graphql.settings import Settings, parse_serve_args
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "prow"

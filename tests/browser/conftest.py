@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
-from gql.web.assets import missing_graphiql_files
+from prow_graphql.web.assets import missing_graphiql_files
 from tests.browser.chromium import launch, missing_browser
 from tests.harness import RunningGateway, example_settings, serve, wait_ready
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gql.web import pages
-from gql.web.assets import GRAPHIQL_FILES
+from prow_graphql.web import pages
+from prow_graphql.web.assets import GRAPHIQL_FILES
 from tests.harness import example_settings, serve
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

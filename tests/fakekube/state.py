@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gql.store.patch import json_merge_patch
-from gql.store.selectors import Selector, SelectorError, parse_selector
+from prow_graphql.store.patch import json_merge_patch
+from prow_graphql.store.selectors import Selector, SelectorError, parse_selector
 
 from . import status as st
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from gql.client.errors import AuthFailed
-from gql.client.output import Progress, branches, elapsed, table
-from gql.client.transport import GatewayClient
+from prow_graphql.client.errors import AuthFailed
+from prow_graphql.client.output import Progress, branches, elapsed, table
+from prow_graphql.client.transport import GatewayClient
 from tests.harness import ROOT, RunningGateway, example_settings, free_socket, serve, wait_ready
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -38,13 +38,13 @@ class Run:
 
 
 async def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> Run:
-    """Run `python -m gql ARGS` (the console script's code) and wait for it to exit."""
+    """Run `python -m prow_graphql ARGS` (the console script's code) and wait for it to exit."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PROW_GRAPHQL_")}
     environ.update(env or {})
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gql",
+        "prow_graphql",
         *args,
         cwd=ROOT,
         env=environ,

@@ -17,7 +17,7 @@ from tests.harness import EXAMPLE, ROOT, free_socket
 def test_schema_graphql_matches_the_code() -> None:
     """schema.graphql is the exported SDL; regenerate it with `make schema` when this fails."""
     exported = subprocess.run(
-        [sys.executable, "-m", "gql", "export-schema"],
+        [sys.executable, "-m", "prow_graphql", "export-schema"],
         check=True, capture_output=True, text=True, timeout=60,
     ).stdout  # fmt: skip
     assert exported == (ROOT / "schema.graphql").read_text(), "run `make schema`"
@@ -30,7 +30,8 @@ async def test_serve_on_the_embedded_backend_prints_the_url_and_answers() -> Non
     port = sock.getsockname()[1]
     sock.close()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gql", "serve", "--backend", "memory", "--dev",
+        sys.executable, "-m", "prow_graphql",
+         "serve", "--backend", "memory", "--dev",
         "--config-path", str(EXAMPLE / "config.yaml"), "--job-config-path", str(EXAMPLE / "jobs"),
         "--port", str(port), "--metrics-port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -66,7 +67,8 @@ def test_kube_backend_without_a_cluster_says_how_to_fix_it(tmp_path: Path) -> No
     port = sock.getsockname()[1]
     sock.close()
     done = subprocess.run(
-        [sys.executable, "-m", "gql", "serve", "--backend", "kube", "--port", str(port),
+        [sys.executable, "-m", "prow_graphql",
+         "serve", "--backend", "kube", "--port", str(port),
          "--metrics-port", "0", "--config-path", str(EXAMPLE / "config.yaml")],
         capture_output=True, text=True, timeout=60, env=env,
     )  # fmt: skip
@@ -77,7 +79,8 @@ def test_kube_backend_without_a_cluster_says_how_to_fix_it(tmp_path: Path) -> No
 
 def test_bad_flags_and_bad_config_exit_2_with_a_message(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "gql", "serve", "--config-path", str(tmp_path / "missing.yaml")],
+        [sys.executable, "-m", "prow_graphql",
+         "serve", "--config-path", str(tmp_path / "missing.yaml")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "--config-path" in done.stderr
@@ -86,7 +89,8 @@ def test_bad_flags_and_bad_config_exit_2_with_a_message(tmp_path: Path) -> None:
         "presubmits:\n  o/r:\n    - name: 'bad name!'\n      spec: {containers: [{image: x}]}\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "gql", "serve", "--backend", "memory", "--config-path", str(bad)],
+        [sys.executable, "-m", "prow_graphql",
+         "serve", "--backend", "memory", "--config-path", str(bad)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2

@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gql.settings import Settings
+from prow_graphql.settings import Settings
 from tests.harness import EXAMPLE, RunningGateway, example_settings, serve, wait_ready
 
 T = TypeVar("T")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from gql.errors import BackendForbidden, Conflict, Gone, ObjectNotFound, Unavailable
-from gql.store.base import EventType, WatchEvent
-from gql.store.kube import KubeStore, connect
+from prow_graphql.errors import BackendForbidden, Conflict, Gone, ObjectNotFound, Unavailable
+from prow_graphql.store.base import EventType, WatchEvent
+from prow_graphql.store.kube import KubeStore, connect
 from tests.fakekube import FakeKubeServer
 
 NS = "prow"

@@ -289,7 +289,7 @@ async def test_metrics_are_served_on_their_own_port() -> None:
     for s in socks:
         s.close()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gql", "serve", "--backend", "memory", "--dev",
+        sys.executable, "-m", "prow_graphql", "serve", "--backend", "memory", "--dev",
         "--config-path", str(EXAMPLE / "config.yaml"), "--job-config-path", str(EXAMPLE / "jobs"),
         "--port", str(port), "--metrics-port", str(metrics_port),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

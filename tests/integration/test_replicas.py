@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gql.informer import Informer
-from gql.prow.links import job_url
-from gql.prow.loader import ConfigLoader
-from gql.store.kube import connect
-from gql.store.simulator import PlankSimulator
+from prow_graphql.informer import Informer
+from prow_graphql.prow.links import job_url
+from prow_graphql.prow.loader import ConfigLoader
+from prow_graphql.store.kube import connect
+from prow_graphql.store.simulator import PlankSimulator
 from tests.fakekube import FakeKubeServer
 from tests.harness import EXAMPLE, RunningGateway, TransportWSClient, example_settings, serve
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.store.base import ProwJobObject
+from prow_graphql.store.base import ProwJobObject
 from tests.conftest import kube_gateway
 from tests.harness import RunningGateway, example_settings, serve, wait_ready
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from gql.informer import Informer, InformerStats
+from prow_graphql.informer import Informer, InformerStats
 from tests.fakekube import FakeKubeServer
 from tests.harness import RunningGateway, TransportWSClient, example_settings, serve
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from gql.errors import PermissionDenied
-from gql.identity import ANONYMOUS, Identity
-from gql.prow.authz import (
+from prow_graphql.errors import PermissionDenied
+from prow_graphql.identity import ANONYMOUS, Identity
+from prow_graphql.prow.authz import (
     GROUP_ORG_PREFIX,
     GROUP_TEAM_ID_PREFIX,
     GROUP_TEAM_PREFIX,
@@ -19,7 +19,7 @@ from gql.prow.authz import (
     Memberships,
     may_run,
 )
-from gql.prow.config import ConfigEntry, DeckConfig, parse_prow_config
+from prow_graphql.prow.config import ConfigEntry, DeckConfig, parse_prow_config
 
 # ../shared beside the clone (see tests/harness.py); unit tests avoid importing the app.
 KUBEVIRT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "prow" / "kubevirt"

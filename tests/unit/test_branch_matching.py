@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gql.prow.jobs import Brancher, compile_go_regex
+from prow_graphql.prow.jobs import Brancher, compile_go_regex
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gql.errors import AmbiguousJob, JobNotFound
-from gql.prow.jobs import Periodic, Postsubmit, Presubmit
-from gql.prow.loader import ConfigErrors, ConfigLoader, JobCounts, JobIndex, load_job_index
-from gql.prow.objects import ProwJobType
+from prow_graphql.errors import AmbiguousJob, JobNotFound
+from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit
+from prow_graphql.prow.loader import ConfigErrors, ConfigLoader, JobCounts, JobIndex, load_job_index
+from prow_graphql.prow.objects import ProwJobType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "examples" / "prow"

@@ -7,8 +7,8 @@ from textwrap import dedent
 
 import pytest
 
-from gql.errors import ConfigError
-from gql.prow.loader import ConfigErrors, ConfigLoader
+from prow_graphql.errors import ConfigError
+from prow_graphql.prow.loader import ConfigErrors, ConfigLoader
 
 SPEC = "spec: {containers: [{image: 'alpine:3.20', command: ['true']}]}"
 

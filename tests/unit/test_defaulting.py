@@ -7,7 +7,7 @@ from textwrap import dedent
 
 import pytest
 
-from gql.prow.config import (
+from prow_graphql.prow.config import (
     ConfigEntry,
     ConfigErrors,
     DeckConfig,
@@ -16,8 +16,8 @@ from gql.prow.config import (
     merge_defaults,
     parse_prow_config,
 )
-from gql.prow.jobs import Periodic, Postsubmit, Presubmit, default_trigger_for
-from gql.prow.loader import ConfigLoader, JobIndex
+from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit, default_trigger_for
+from prow_graphql.prow.loader import ConfigLoader, JobIndex
 
 SPEC = "spec: {containers: [{image: 'alpine:3.20', command: ['true']}]}"
 

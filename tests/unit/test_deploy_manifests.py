@@ -278,7 +278,7 @@ def container_list(obj: Obj) -> list[dict[str, Any]]:
 
 def serve_parser() -> argparse.ArgumentParser:
     """The real `prow-graphql serve` flag parser, so manifests and CLI cannot drift apart."""
-    from gql.settings import add_serve_arguments
+    from prow_graphql.settings import add_serve_arguments
 
     parser = argparse.ArgumentParser(prog="prow-graphql serve", allow_abbrev=False)
     add_serve_arguments(parser)
@@ -771,8 +771,8 @@ def _ignored(path: str, patterns: list[str]) -> bool:
         ".pytest_cache/v",
         ".mypy_cache/x",
         ".ruff_cache/x",
-        "gql/__pycache__/x.pyc",
-        "gql/web/static/vendor/graphiql.min.js",
+        "gql/prow_graphql/__pycache__/x.pyc",
+        "gql/prow_graphql/web/static/vendor/graphiql.min.js",
         "web/node_modules/graphiql/package.json",
     ],
 )
@@ -789,8 +789,8 @@ def test_dockerignore_excludes(path: str) -> None:
         "mk/web.mk",
         "web/package.json",
         "web/package-lock.json",
-        "gql/cli.py",
-        "gql/py.typed",
+        "gql/prow_graphql/cli.py",
+        "gql/prow_graphql/py.typed",
     ],
 )
 def test_dockerignore_keeps_what_the_build_needs(path: str) -> None:

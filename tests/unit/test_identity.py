@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gql.errors import ConfigError, Unauthenticated, UserError
-from gql.identity import (
+from prow_graphql.errors import ConfigError, Unauthenticated, UserError
+from prow_graphql.identity import (
     ANONYMOUS,
     Identity,
     NoAuth,
@@ -178,7 +178,7 @@ def test_a_bad_reload_keeps_the_old_tokens_and_logs_once(
 ) -> None:
     auth = TokenAuthenticator.from_file(token_file)
     write(token_file, f"tokens:\n  - user: eve\n    token: {ALICE_TOKEN}\n    tken: x\n")
-    with caplog.at_level(logging.ERROR, logger="gql.identity"):
+    with caplog.at_level(logging.ERROR, logger="prow_graphql.identity"):
         for _ in range(3):
             assert auth.authenticate(f"Bearer {ALICE_TOKEN}").user == "alice"
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]

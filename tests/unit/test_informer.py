@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from gql.errors import Gone, Unavailable
-from gql.informer import Change, ChangeKind, Informer, Subscription, apply, diff, is_newer
-from gql.prow.objects import ProwJobRecord, ProwJobState
-from gql.store.base import EventType, ListPage, ProwJobObject, ProwJobStore, WatchEvent
-from gql.store.memory import MemoryStore
+from prow_graphql.errors import Gone, Unavailable
+from prow_graphql.informer import Change, ChangeKind, Informer, Subscription, apply, diff, is_newer
+from prow_graphql.prow.objects import ProwJobRecord, ProwJobState
+from prow_graphql.store.base import EventType, ListPage, ProwJobObject, ProwJobStore, WatchEvent
+from prow_graphql.store.memory import MemoryStore
 
 STATE_ORDER = {"scheduling": 0, "triggered": 1, "pending": 2, "success": 3, "failure": 3}
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gql.prow.config import parse_prow_config
-from gql.prow.jobs import Presubmit
-from gql.prow.loader import ConfigLoader, JobIndex, parse_yaml_file
-from gql.prow.objects import ProwJobType
+from prow_graphql.prow.config import parse_prow_config
+from prow_graphql.prow.jobs import Presubmit
+from prow_graphql.prow.loader import ConfigLoader, JobIndex, parse_yaml_file
+from prow_graphql.prow.objects import ProwJobType
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "prow" / "kubevirt"
 

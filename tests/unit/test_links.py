@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from gql.prow.config import PlankConfig
-from gql.prow.links import deck_url_default, job_url, job_url_prefix, log_link, status_link
+from prow_graphql.prow.config import PlankConfig
+from prow_graphql.prow.links import deck_url_default, job_url, job_url_prefix, log_link, status_link
 
 BUILD = "1247344427123347459"
 PLANK = PlankConfig(job_url_prefix_config={"*": "https://prow.k8s.io/view/"})

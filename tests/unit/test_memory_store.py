@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from gql.errors import Conflict, Gone, ObjectNotFound, Unavailable
-from gql.prow.objects import ProwJobRecord
-from gql.store.base import EventType, ProwJobStore, WatchEvent
-from gql.store.memory import MemoryStore
-from gql.store.patch import json_merge_patch
-from gql.store.selectors import Operator, Requirement, SelectorError, parse_selector
+from prow_graphql.errors import Conflict, Gone, ObjectNotFound, Unavailable
+from prow_graphql.prow.objects import ProwJobRecord
+from prow_graphql.store.base import EventType, ProwJobStore, WatchEvent
+from prow_graphql.store.memory import MemoryStore
+from prow_graphql.store.patch import json_merge_patch
+from prow_graphql.store.selectors import Operator, Requirement, SelectorError, parse_selector
 
 
 def prowjob(name: str, *, state: str = "triggered", **labels: str) -> dict[str, Any]:

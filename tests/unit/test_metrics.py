@@ -7,7 +7,7 @@ import logging
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gql.metrics import Metrics
+from prow_graphql.metrics import Metrics
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -142,7 +142,7 @@ def test_a_failing_provider_does_not_break_the_scrape(caplog: pytest.LogCaptureF
         raise ZeroDivisionError("no informer yet")
 
     m.bind(cache_size=broken, watch_errors=lambda: 4)
-    with caplog.at_level(logging.ERROR, logger="gql.metrics"):
+    with caplog.at_level(logging.ERROR, logger="prow_graphql.metrics"):
         assert value(m, "prow_graphql_informer_watch_errors_total") == 4.0
     assert value(m, "prow_graphql_informer_cache_size") is None
     assert "metrics provider cache_size failed" in caplog.text

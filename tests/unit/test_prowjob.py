@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from gql.errors import InvalidInput, PullRequestRequired
-from gql.prow.jobs import Periodic, Postsubmit, Presubmit
-from gql.prow.objects import ProwJobType, Pull, Refs
-from gql.prow.prowjob import (
+from prow_graphql.errors import InvalidInput, PullRequestRequired
+from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit
+from prow_graphql.prow.objects import ProwJobType, Pull, Refs
+from prow_graphql.prow.prowjob import (
     build_prowjob,
     new_refs,
     sanitise_label_value,

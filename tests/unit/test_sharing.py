@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gql.schema.sharing import DirectFollower, run_eagerly
+from prow_graphql.schema.sharing import DirectFollower, run_eagerly
 
 
 async def test_a_send_that_never_suspends_needs_no_task() -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from gql.informer import Informer
-from gql.prow.objects import ProwJobRecord, ProwJobState, parse_time
-from gql.store.base import EventType
-from gql.store.memory import MemoryStore
-from gql.store.simulator import LABEL_SIM_RESULT, PlankSimulator, SnowflakeIds
+from prow_graphql.informer import Informer
+from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, parse_time
+from prow_graphql.store.base import EventType
+from prow_graphql.store.memory import MemoryStore
+from prow_graphql.store.simulator import LABEL_SIM_RESULT, PlankSimulator, SnowflakeIds
 
 
 def prowjob(

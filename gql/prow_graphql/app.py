@@ -1,0 +1,381 @@
+"""Starlette app factory: builds everything the server needs from `Settings` and owns its lifespan.
+
+Nothing here is global: each `create_app` call makes an independent gateway, so tests can run
+several side by side (e.g. two replicas against one fake API server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
+from strawberry.types.unset import UnsetType
+
+from prow_graphql.config_state import ConfigState
+from prow_graphql.errors import GatewayError, Unauthenticated
+from prow_graphql.http_guard import HttpGuard
+from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo, authenticator_for
+from prow_graphql.identity import authorization_from_init_payload as init_authorization
+from prow_graphql.informer import Informer
+from prow_graphql.metrics import Metrics
+from prow_graphql.prow import links
+from prow_graphql.rest import rest_routes
+from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.schema.result_cache import ResultStore
+from prow_graphql.schema.schema import build_schema
+from prow_graphql.schema.sharing import SharedStreams
+from prow_graphql.schema.transport import SharedTransportWSHandler
+from prow_graphql.schema.views import JobViewCache
+from prow_graphql.service import GatewayService, Policy
+from prow_graphql.settings import AuthMode, Backend, Settings
+from prow_graphql.store.base import ProwJobObject, ProwJobStore
+from prow_graphql.web import graphiql_response, web_routes
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """Everything one server instance owns; `service` exists while the lifespan runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = ConfigState(settings.config_path, settings.job_config_path)
+        self.authenticator: Authenticator = authenticator_for(
+            settings.auth,
+            token_file=settings.token_file,
+            trusted_proxies=settings.trusted_proxies,
+        )
+        self.metrics = Metrics()
+        self.config.on_outcome(lambda ok: self.metrics.observe_config_reload(ok))
+        self.view_cache = JobViewCache()
+        self.result_store = ResultStore()
+        self.shared_streams = SharedStreams()
+        self.store: ProwJobStore | None = None
+        self.informer: Informer | None = None
+        self._service: GatewayService | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def service(self) -> GatewayService:
+        """The service; only valid while the app is running."""
+        if self._service is None:
+            raise RuntimeError("the gateway is not running (lifespan not started)")
+        return self._service
+
+    @property
+    def namespace(self) -> str:
+        """--namespace, else Prow's prowjob_namespace."""
+        return self.settings.namespace or self.config.index.config.prowjob_namespace
+
+    async def start(self) -> None:
+        """Connect the store, start the informer (and the simulator on the memory backend)."""
+        s = self.settings
+        self.store = await self._open_store()
+        self.informer = Informer(
+            self.store,
+            watch_timeout_seconds=s.watch_timeout_seconds,
+            inactivity_timeout=s.watch_inactivity_timeout,
+        )
+        self._service = GatewayService(
+            config=self.config,
+            store=self.store,
+            informer=self.informer,
+            deck_url=s.deck_url,
+            policy=Policy(
+                authorize=s.auth is not AuthMode.NONE,
+                dry_run=s.dry_run,
+                enable_abort=s.enable_abort,
+                env_allowlist=s.env_allowlist,
+                idempotency_window=timedelta(hours=s.idempotency_window_hours),
+            ),
+            metrics=self.metrics,
+            follow_wait=s.follow_wait,
+        )
+        informer = self.informer
+        self.metrics.bind(
+            cache_size=lambda: float(len(informer)),
+            watch_restarts=lambda: float(informer.stats.watch_restarts),
+            watch_relists=lambda: float(informer.stats.relists),
+            watch_errors=lambda: float(informer.stats.errors),
+        )
+        self.informer.start()
+        if s.backend is Backend.MEMORY:
+            from prow_graphql.store.simulator import PlankSimulator
+
+            simulator = PlankSimulator(
+                self.store,
+                pending_after=s.sim_pending_after,
+                complete_after=s.sim_complete_after,
+                failure_rate=s.sim_failure_rate,
+                url_for=self._job_url,
+            )
+            self._tasks.append(asyncio.create_task(simulator.run(), name="plank-simulator"))
+        if s.config_reload_interval > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.config.watch(s.config_reload_interval), name="config-reload"
+                )
+            )
+
+    async def stop(self) -> None:
+        """Cancel background tasks and close the store."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.informer is not None:
+            await self.informer.stop()
+        if self.store is not None:
+            await self.store.aclose()
+
+    def _job_url(self, obj: ProwJobObject, build_id: str) -> str:
+        return links.job_url(obj, build_id, self.config.index.config.plank)
+
+    async def _open_store(self) -> ProwJobStore:
+        if self.settings.backend is Backend.MEMORY:
+            from prow_graphql.store.memory import MemoryStore
+
+            return MemoryStore(self.namespace)
+        from prow_graphql.store.kube import connect
+
+        return await connect(self.settings.kubeconfig, self.settings.context, self.namespace)
+
+    @property
+    def healthy(self) -> bool:
+        """False when a background task that should run forever has died."""
+        if self.informer is not None and not self.informer.healthy:
+            return False
+        return all(not t.done() for t in self._tasks)
+
+    @property
+    def ready(self) -> bool:
+        """Config loaded (always, once constructed) and the informer has completed a list."""
+        return self.informer is not None and self.informer.synced.is_set()
+
+
+class GatewayGraphQL(GraphQL[GraphQLContext, None]):
+    """Strawberry's ASGI view, with our per-request context."""
+
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
+
+    def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
+        s = gateway.settings
+        super().__init__(
+            build_schema(
+                mask_errors=s.mask_errors,
+                introspection=s.introspection,
+                max_depth=s.max_query_depth,
+                max_aliases=s.max_aliases,
+                max_tokens=s.max_tokens,
+                result_store=gateway.result_store,
+                shared=gateway.shared_streams,
+            ),
+            graphql_ide="graphiql" if s.graphiql else None,
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+            ),
+            keep_alive=True,
+            keep_alive_interval=15,
+            max_subscriptions_per_connection=s.max_subscriptions_per_connection,
+            allowed_origins=s.cors_origins,
+            **kwargs,
+        )
+        self.gateway = gateway
+        self._frames = FrameCache()
+
+    def encode_json(self, data: object) -> str | bytes:
+        # A shared subscription hands the same result to every follower: encode it once.
+        return self._frames.encode(data, super().encode_json)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry catches only JSONDecodeError and expects an object or a list; anything else
+        # (bad UTF-8, too deep, a scalar) must be a 400, not a 500.
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return decoded
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """The self-hosted GraphiQL page (its scripts come from /static/vendor/, never a CDN)."""
+        return graphiql_response(request)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> GraphQLContext:
+        state = request.scope.get("state") or {}
+        return GraphQLContext(
+            service=self.gateway.service,
+            view_cache=self.gateway.view_cache,
+            # HTTP requests were authenticated by HttpGuard; WebSockets in on_ws_connect.
+            identity=state.get("identity", ANONYMOUS),
+            request_id=state.get("request_id") or uuid.uuid4().hex,
+            metrics=self.gateway.metrics,
+            request=request,
+            response=response,
+        )
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its connection_init payload (or upgrade headers)."""
+        authenticator = self.gateway.authenticator
+        if not authenticator.required:
+            return None
+        ws = context.request
+        info = RequestInfo.of(ws.client.host if ws.client else None, ws.headers.raw)
+        from_payload = init_authorization(context.connection_params)
+        if from_payload is not None:
+            info = info.with_authorization(from_payload)
+        try:
+            context.identity = authenticator.authenticate_request(info)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        return None
+
+
+class FrameCache:
+    """Remembers recent encodings of result data, keyed by the identity of that data.
+
+    Shared subscriptions hand the same result object to every follower, and cached config
+    queries return the same result object on every hit, so each is JSON-encoded once. Holding a
+    reference to the data keeps its id from being reused while the entry lives.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._frames: dict[tuple[int, object], tuple[object, str | bytes]] = {}
+
+    def encode(self, data: object, encode: Callable[[object], str | bytes]) -> str | bytes:
+        """`encode(data)`, reusing the previous encoding of the same result data."""
+        key = _frame_key(data)
+        if key is None:
+            return encode(data)
+        result_data = key[0]
+        cache_key = (id(result_data), key[1])
+        cached = self._frames.get(cache_key)
+        if cached is not None and cached[0] is result_data:
+            return cached[1]
+        encoded = encode(data)
+        if len(self._frames) >= self._size:
+            self._frames.pop(next(iter(self._frames)))
+        self._frames[cache_key] = (result_data, encoded)
+        return encoded
+
+
+def _frame_key(data: object) -> tuple[object, object] | None:
+    """(result data, what else the message depends on) for cacheable messages, else None."""
+    if not isinstance(data, dict):
+        return None
+    if set(data) == {"data"} and data["data"] is not None:
+        return data["data"], "http"  # an HTTP response body without errors
+    payload = data.get("payload")
+    if data.get("type") == "next" and isinstance(payload, dict) and set(payload) == {"data"}:
+        return payload["data"], data.get("id")
+    return None
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the ASGI app for `settings`; raises ConfigError if the Prow config is invalid."""
+    gateway = Gateway(settings)
+    graphql = GatewayGraphQL(gateway)
+
+    async def healthz(_: Request) -> Response:
+        ok = gateway.healthy
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+    async def readyz(_: Request) -> Response:
+        ready = gateway.ready
+        body = {"ready": ready, "config_generation": gateway.config.index.generation}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(_: Request) -> Response:
+        body, content_type = gateway.metrics.render()
+        return Response(body, media_type=content_type)
+
+    async def root(request: Request) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/graphql")
+        return JSONResponse({"service": "prow-graphql", "graphql": "/graphql"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            await gateway.start()
+        except GatewayError as exc:
+            # Say what is wrong in one line; uvicorn then reports the failed start-up.
+            log.error("cannot start: %s", exc)
+            await gateway.stop()
+            raise
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    routes: list[BaseRoute] = [
+        Route("/", root),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        *rest_routes(gateway),
+    ]
+    routes.extend(web_routes(settings))
+    if settings.metrics_port == settings.port:
+        routes.append(Route("/metrics", metrics))
+    middleware = [
+        Middleware(
+            HttpGuard,
+            authenticator=gateway.authenticator,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    ]
+    if settings.cors_origins:
+        # Outermost, so that preflights and 4xx answers carry the CORS headers too.
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+            ),
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.gateway = gateway
+    return app
+
+
+def create_metrics_app(gateway: Gateway) -> Starlette:
+    """The Prometheus endpoint, served on --metrics-port apart from the API."""
+
+    async def metrics(_: Request) -> Response:
+        body, content_type = gateway.metrics.render()
+        return Response(body, media_type=content_type)
+
+    return Starlette(routes=[Route("/metrics", metrics)])

@@ -1,0 +1,132 @@
+"""ASGI middleware in front of every HTTP route: request ids, body size limit, authentication.
+
+It runs before GraphQL or REST code sees a request, so an oversized or unauthenticated request is
+refused with a clear 4xx JSON body and never reaches a handler. WebSockets authenticate later, in
+the GraphQL view, through the connection_init payload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from prow_graphql.errors import Unauthenticated
+from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo
+
+log = logging.getLogger(__name__)
+
+# Paths whose GET is public (pages, probes, static files); everything else needs an identity.
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/static/", "/dashboard", "/favicon")
+
+
+class HttpGuard:
+    """Assigns `state.request_id` and `state.identity`, and enforces `max_body_bytes`."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        max_body_bytes: int,
+        on_reject: Callable[[str], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.max_body_bytes = max_body_bytes
+        self.on_reject = on_reject
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        state["request_id"] = request_id
+        state["identity"] = ANONYMOUS
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await self._reject(scope, send, 413, f"request body larger than "
+                               f"{self.max_body_bytes} bytes; send a smaller request")  # fmt: skip
+            return
+        if self.authenticator.required and self._protected(scope):
+            client = scope.get("client")
+            info = RequestInfo.of(client[0] if client else None, scope.get("headers") or [])
+            try:
+                state["identity"] = self.authenticator.authenticate_request(info)
+            except Unauthenticated as exc:
+                await self._reject(scope, send, 401, exc.message)
+                return
+        body = await _read_body(receive, self.max_body_bytes)
+        if body is None:
+            await self._reject(scope, send, 413, f"request body larger than "
+                               f"{self.max_body_bytes} bytes; send a smaller request")  # fmt: skip
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _protected(self, scope: Scope) -> bool:
+        path: str = scope.get("path", "")
+        method: str = scope.get("method", "GET")
+        if method in ("GET", "HEAD"):
+            if path.startswith(PUBLIC_PREFIXES) or path == "/":
+                return False
+            # GraphiQL's page is public; GraphQL queries sent over GET are not.
+            if path == "/graphql" and b"query=" not in scope.get("query_string", b""):
+                return False
+        return method != "OPTIONS"  # CORS preflights carry no credentials
+
+    async def _reject(self, scope: Scope, send: Send, status: int, message: str) -> None:
+        if self.on_reject is not None:
+            self.on_reject(str(status))
+        path = scope.get("path", "")
+        body: dict[str, Any]
+        if path.startswith("/manual-trigger"):
+            body = {"success": False, "message": message}
+        else:
+            body = {"errors": [{"message": message, "extensions": {"code": _code(status)}}]}
+        headers = [(b"content-type", b"application/json")]
+        if status == 401 and getattr(self.authenticator, "challenge", None):
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+def _code(status: int) -> str:
+    return {401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE"}.get(status, "BAD_REQUEST")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None once it exceeds `limit` (chunked bodies included)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that hands the buffered body over once, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

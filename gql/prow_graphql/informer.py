@@ -1,0 +1,532 @@
+"""One list+watch loop per process: a cache of ProwJobRecords by name and a fan-out to subscribers.
+
+The loop lists (paginated), marks itself synced, watches from the list's resourceVersion, resumes
+from the last version seen when a stream ends, relists on Gone (emitting what changed meanwhile),
+backs off with full jitter on backend errors, and restarts a watch that stays silent too long.
+Subscribers get a snapshot, then changes through bounded queues that coalesce by job name, so the
+loop never waits for a consumer. Speaks only the `ProwJobStore` protocol; imports no backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from prow_graphql.errors import BackendError, Gone, Unavailable
+from prow_graphql.prow.objects import ProwJobRecord
+from prow_graphql.store.base import EventType, ProwJobStore, WatchEvent
+
+logger = logging.getLogger(__name__)
+
+Predicate = Callable[[ProwJobRecord], bool]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ChangeKind(enum.StrEnum):
+    """What happened to a job, from the cache's (or a subscriber's) point of view."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of one job; `snapshot` marks the initial state a subscriber is given."""
+
+    kind: ChangeKind
+    record: ProwJobRecord
+    snapshot: bool = False
+
+
+@dataclass(slots=True)
+class InformerStats:
+    """Counters of the loop's life, for metrics and tests."""
+
+    lists: int = 0
+    relists: int = 0
+    watches: int = 0
+    watch_restarts: int = 0
+    inactivity_restarts: int = 0
+    short_watches: int = 0
+    errors: int = 0
+    events: int = 0
+    bookmarks: int = 0
+    ignored_events: int = 0
+
+
+def is_newer(candidate: str, current: str) -> bool:
+    """True if resourceVersion `candidate` is newer than `current` (opaque ones count as newer)."""
+    if candidate.isdigit() and current.isdigit():
+        return int(candidate) > int(current)
+    return True
+
+
+def apply(cache: dict[str, ProwJobRecord], event: WatchEvent) -> Change | None:
+    """Apply one watch event to `cache` in place; the resulting change, or None if it changes
+    nothing (a bookmark, a stale event, or a deletion of an unknown job)."""
+    if event.type is EventType.BOOKMARK:
+        return None
+    meta = event.object.get("metadata") or {}
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    old = cache.get(name)
+    rv = str(meta.get("resourceVersion") or event.resource_version)
+    if old is not None and not is_newer(rv, old.resource_version):
+        return None
+    if event.type is EventType.DELETED:
+        if old is None:
+            return None
+        del cache[name]
+        return Change(ChangeKind.DELETED, ProwJobRecord.from_object(event.object))
+    record = ProwJobRecord.from_object(event.object)
+    cache[name] = record
+    return Change(ChangeKind.ADDED if old is None else ChangeKind.MODIFIED, record)
+
+
+def diff(old: Mapping[str, ProwJobRecord], new: Mapping[str, ProwJobRecord]) -> list[Change]:
+    """The changes that turn cache `old` into `new` (after a relist): added, modified, deleted."""
+    changes: list[Change] = []
+    for name, record in new.items():
+        before = old.get(name)
+        if before is None:
+            changes.append(Change(ChangeKind.ADDED, record))
+        elif before.resource_version != record.resource_version:
+            changes.append(Change(ChangeKind.MODIFIED, record))
+    changes.extend(Change(ChangeKind.DELETED, r) for n, r in old.items() if n not in new)
+    return changes
+
+
+def _visible(predicate: Predicate, change: Change, old: ProwJobRecord | None) -> Change | None:
+    """`change` as seen through `predicate`: a job entering the selection is ADDED for this
+    subscriber, one leaving it is DELETED (as a Kubernetes label-selector watch reports it)."""
+    if change.kind is ChangeKind.DELETED:
+        return change if predicate(old or change.record) else None
+    now = predicate(change.record)
+    before = old is not None and predicate(old)
+    if now and (before or change.kind is ChangeKind.ADDED):
+        return change
+    if now:
+        return Change(ChangeKind.ADDED, change.record, change.snapshot)
+    if before:
+        return Change(ChangeKind.DELETED, change.record, change.snapshot)
+    return None
+
+
+_ADDED, _MODIFIED, _DELETED = ChangeKind.ADDED, ChangeKind.MODIFIED, ChangeKind.DELETED
+
+
+class Subscription:
+    """An async iterator of Changes for one subscriber; an async context manager that unsubscribes.
+
+    Its queue holds at most one change per job: a newer change replaces an unconsumed one in
+    place (an unseen ADDED stays ADDED; ADDED then DELETED cancels out). If more than `limit`
+    distinct jobs wait, the subscriber is too slow: the iterator raises Gone (subscribe again).
+    If its predicate raises, the iterator raises that error. Iterate it from one task only.
+    """
+
+    def __init__(
+        self, informer: Informer, predicate: Predicate | None, limit: int, name: str | None
+    ) -> None:
+        self._informer = informer
+        self._predicate = predicate
+        self._name = name
+        self._limit = limit
+        self._pending: OrderedDict[str, Change] = OrderedDict()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._error: Exception | None = None
+        self.delivered = 0
+        self.coalesced = 0
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Change:
+        while not self._pending:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            if self._closed:
+                raise StopAsyncIteration
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        self.delivered += 1
+        return self._pending.popitem(last=False)[1]
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Unsubscribe and drop whatever is still queued."""
+        self._pending.clear()
+        self._end(None)
+
+    @property
+    def backlog(self) -> int:
+        """How many changes (one per job at most) wait to be consumed."""
+        return len(self._pending)
+
+    def _offer(self, name: str, change: Change, old: ProwJobRecord | None) -> None:
+        """Queue `change` of job `name` without waiting; the informer calls it for every change.
+
+        On the hot path of the fan-out: kept flat on purpose (see the measurement in the tests).
+        """
+        if self._predicate is not None:
+            try:
+                visible = _visible(self._predicate, change, old)
+            except Exception as exc:
+                # A broken filter ends its own subscription, never the informer's loop.
+                self._pending.clear()
+                self._end(exc)
+                return
+            if visible is None:
+                return
+            change = visible
+        pending = self._pending
+        queued = pending.get(name)
+        if queued is None:
+            if len(pending) >= self._limit:
+                pending.clear()
+                self._end(Gone(f"subscriber fell more than {self._limit} jobs behind"))
+                return
+            pending[name] = change
+        else:
+            self.coalesced += 1
+            if queued.kind is _ADDED:
+                if change.kind is _DELETED:
+                    del pending[name]
+                else:
+                    pending[name] = Change(_ADDED, change.record, queued.snapshot)
+            elif queued.kind is _DELETED and change.kind is _ADDED:
+                # The subscriber knew the old job of that name; to it, this one replaces it.
+                pending[name] = Change(_MODIFIED, change.record, change.snapshot)
+            else:
+                pending[name] = change
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _end(self, error: Exception | None) -> None:
+        """Stop receiving: queued changes are still delivered, then `error` or the end."""
+        if not self._closed:
+            self._closed = True
+            self._error = error
+            self._informer._unsubscribe(self)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class _ShortWatch(Exception):
+    """A watch ended at once without a single event: back off instead of spinning."""
+
+
+class Informer:
+    """The list+watch loop, its cache and its subscribers; `start()` runs it as a task."""
+
+    def __init__(
+        self,
+        store: ProwJobStore,
+        *,
+        label_selector: str | None = None,
+        page_size: int = 500,
+        watch_timeout_seconds: int = 300,
+        inactivity_timeout: float | None = None,
+        min_watch_duration: float = 1.0,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 10.0,
+        subscriber_queue_limit: int = 10_000,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        max_iterations: int | None = None,
+    ) -> None:
+        self._store = store
+        self._label_selector = label_selector
+        self._page_size = page_size
+        self._watch_timeout = watch_timeout_seconds
+        # A watch ends on its own after watch_timeout_seconds; only a dead stream is silent longer.
+        self._inactivity_timeout = (
+            inactivity_timeout if inactivity_timeout is not None else watch_timeout_seconds + 30.0
+        )
+        self._min_watch_duration = min_watch_duration
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._queue_limit = subscriber_queue_limit
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._max_iterations = max_iterations
+        self._cache: dict[str, ProwJobRecord] = {}
+        # Copy-on-write, so fan-out iterates without copying and subscribers may leave meanwhile.
+        self._subscribers: tuple[Subscription, ...] = ()
+        self._by_name: dict[str, tuple[Subscription, ...]] = {}
+        self._resume_rv: str | None = None
+        self._from_list = False
+        self._attempt = 0
+        self._task: asyncio.Task[None] | None = None
+        self.synced = asyncio.Event()
+        self.stats = InformerStats()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        """Run the loop as a background task (or return the running one)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="prowjob-informer")
+            self._task.add_done_callback(self._on_done)
+        return self._task
+
+    async def stop(self) -> None:
+        """Cancel the loop, wait for it, and end every subscription (queued changes still drain)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+        for sub in (*self._subscribers, *(s for subs in self._by_name.values() for s in subs)):
+            sub._end(None)
+
+    @property
+    def healthy(self) -> bool:
+        """True while the loop task is running."""
+        return self._task is not None and not self._task.done()
+
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            logger.error("prowjob informer died", exc_info=exc)
+        elif self._max_iterations is None:
+            logger.error("prowjob informer stopped unexpectedly")
+
+    # -- cache -----------------------------------------------------------------------------
+
+    def get(self, name: str) -> ProwJobRecord | None:
+        """The cached record of ProwJob `name`, if any."""
+        return self._cache.get(name)
+
+    def records(self) -> list[ProwJobRecord]:
+        """A snapshot of every cached record."""
+        return list(self._cache.values())
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    # -- fan-out ---------------------------------------------------------------------------
+
+    def subscribe(
+        self, predicate: Predicate | None = None, *, snapshot: bool = True, name: str | None = None
+    ) -> Subscription:
+        """Changes of the jobs matching `predicate` (and called `name`, if given): first the cached
+        ones (ADDED, snapshot=True) when `snapshot`, then live ones. Await `synced` first for a
+        complete snapshot. Subscriptions by `name` cost nothing when other jobs change."""
+        sub = Subscription(self, predicate, self._queue_limit, name)
+        if snapshot:
+            pending = sub._pending
+            candidates: Iterable[ProwJobRecord]
+            if name is None:
+                candidates = self._cache.values()
+            else:
+                found = self._cache.get(name)
+                candidates = () if found is None else (found,)
+            for record in candidates:
+                if predicate is None or predicate(record):
+                    pending[record.name] = Change(ChangeKind.ADDED, record, True)
+        if name is None:
+            self._subscribers = (*self._subscribers, sub)
+        else:
+            self._by_name[name] = (*self._by_name.get(name, ()), sub)
+        return sub
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscriptions are open."""
+        return len(self._subscribers) + sum(len(subs) for subs in self._by_name.values())
+
+    async def wait_for(
+        self,
+        name: str,
+        predicate: Predicate,
+        timeout: float | None,  # noqa: ASYNC109 -- a None result on timeout is the contract
+    ) -> ProwJobRecord | None:
+        """The first state of job `name` satisfying `predicate`; None on timeout, when the job
+        is deleted, or when it reaches a final state that does not satisfy it."""
+        try:
+            async with asyncio.timeout(timeout), self.subscribe(name=name) as sub:
+                async for change in sub:
+                    if change.kind is ChangeKind.DELETED:
+                        return None
+                    if predicate(change.record):
+                        return change.record
+                    if change.record.is_final:
+                        return None
+        except TimeoutError:
+            return None
+        return None
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        if sub._name is None:
+            self._subscribers = tuple(s for s in self._subscribers if s is not sub)
+            return
+        rest = tuple(s for s in self._by_name.get(sub._name, ()) if s is not sub)
+        if rest:
+            self._by_name[sub._name] = rest
+        else:
+            self._by_name.pop(sub._name, None)
+
+    def _publish(self, change: Change, old: ProwJobRecord | None) -> None:
+        name = change.record.name
+        for sub in self._by_name.get(name, ()):
+            sub._offer(name, change, old)
+        for sub in self._subscribers:
+            sub._offer(name, change, old)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The loop itself; runs until cancelled (or for `max_iterations` list/watch attempts)."""
+        iterations = 0
+        while self._max_iterations is None or iterations < self._max_iterations:
+            iterations += 1
+            try:
+                if self._resume_rv is None:
+                    await self._list()
+                else:
+                    await self._watch(self._resume_rv)
+            except Gone as exc:
+                logger.info("prowjob watch expired, listing again: %s", exc)
+                self.stats.relists += 1
+                self._resume_rv = None
+            except _ShortWatch:
+                self.stats.short_watches += 1
+                await self._backoff()
+            except BackendError as exc:
+                self.stats.errors += 1
+                logger.warning("prowjob list/watch failed (%s): %s", type(exc).__name__, exc)
+                await self._backoff()
+
+    async def _backoff(self) -> None:
+        # Full jitter: uniform over [0, min(max, initial * 2^attempt)].
+        ceiling = min(self._backoff_max, self._backoff_initial * 2 ** min(self._attempt, 30))
+        self._attempt += 1
+        await self._sleep(self._rng.uniform(0, ceiling))
+
+    async def _list(self) -> None:
+        records: dict[str, ProwJobRecord] = {}
+        list_rv = ""
+        token: str | None = None
+        first = True
+        while first or token:
+            page = await self._store.list(
+                label_selector=self._label_selector, limit=self._page_size, continue_token=token
+            )
+            if first:
+                list_rv, first = page.resource_version, False
+            for obj in page.items:
+                record = self._reuse(obj)
+                records[record.name] = record
+            token = page.continue_token
+        if not list_rv:
+            raise Unavailable("the list response carries no resourceVersion")
+        old, self._cache = self._cache, records
+        self.stats.lists += 1
+        initial = not self.synced.is_set()
+        for change in diff(old, records):
+            if initial:
+                change = Change(change.kind, change.record, True)
+            self._publish(change, old.get(change.record.name))
+        self._resume_rv = list_rv
+        self._from_list = True
+        self._attempt = 0
+        self.synced.set()
+
+    def _reuse(self, obj: Mapping[str, Any]) -> ProwJobRecord:
+        meta = obj.get("metadata") or {}
+        cached = self._cache.get(str(meta.get("name", "")))
+        if cached is not None and cached.resource_version == str(meta.get("resourceVersion", "")):
+            return cached
+        return ProwJobRecord.from_object(obj)
+
+    async def _watch(self, resource_version: str) -> None:
+        self.stats.watches += 1
+        if not self._from_list:
+            self.stats.watch_restarts += 1
+        self._from_list = False
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        received = False
+        stream = self._store.watch(
+            resource_version, timeout_seconds=self._watch_timeout, allow_bookmarks=True
+        )
+        events = aiter(stream)
+        try:
+            while True:
+                deadline = asyncio.timeout(self._inactivity_timeout)
+                try:
+                    async with deadline:
+                        event = await anext(events)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    if not deadline.expired():
+                        raise
+                    self.stats.inactivity_restarts += 1
+                    logger.warning(
+                        "prowjob watch silent for %.1fs, restarting", self._inactivity_timeout
+                    )
+                    return
+                received = True
+                self._attempt = 0
+                self._handle(event)
+        except BackendError:
+            # A stream that stayed up a while was healthy: its failure starts a fresh backoff
+            # (a proxy cutting idle connections must not push reconnects towards backoff_max).
+            if loop.time() - started >= self._min_watch_duration:
+                self._attempt = 0
+            raise
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if not received and loop.time() - started < self._min_watch_duration:
+            raise _ShortWatch
+
+    def _handle(self, event: WatchEvent) -> None:
+        if event.resource_version:
+            self._resume_rv = event.resource_version
+        if event.type is EventType.BOOKMARK:
+            self.stats.bookmarks += 1
+            return
+        self.stats.events += 1
+        name = (event.object.get("metadata") or {}).get("name")
+        old = self._cache.get(name) if isinstance(name, str) else None
+        change = apply(self._cache, event)
+        if change is None:
+            self.stats.ignored_events += 1
+            return
+        self._publish(change, old)

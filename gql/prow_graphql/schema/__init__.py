@@ -1,0 +1,1 @@
+"""The GraphQL schema (Strawberry): thin resolvers over `prow_graphql.service` and the job index."""

@@ -1,0 +1,120 @@
+"""Builds the Strawberry schema with the extensions production needs."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types.graphql import OperationType
+
+from prow_graphql.metrics import Metrics
+from prow_graphql.schema.mutation import Mutation
+from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics
+from prow_graphql.schema.query import Query
+from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
+from prow_graphql.schema.sharing import SharedStreams, is_subscription, share_key
+from prow_graphql.schema.subscription import Subscription
+
+
+class GatewaySchema(strawberry.Schema):
+    """A schema whose identical subscriptions are executed once and shared (see sharing.py)."""
+
+    def __init__(self, *args: Any, shared: SharedStreams | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared = shared
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        args = (
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        found = share_key(query, variable_values, operation_name) if self.shared else None
+        if self.shared is None or found is None:
+            source = await super().stream(*args)
+        else:
+            key, replay = found
+            source = self.shared.join(key, replay, lambda: self.stream_unshared(*args))
+        metrics = getattr(context_value, "metrics", None)
+        if metrics is not None and query is not None and is_subscription(query, operation_name):
+            return _counted(source, metrics)
+        return source
+
+    async def stream_unshared(self, *args: Any, **kwargs: Any) -> Any:
+        """Strawberry's own execution, for the one stream a shared subscription runs."""
+        return await strawberry.Schema.stream(self, *args, **kwargs)
+
+
+async def _counted(
+    source: AsyncGenerator[Any, None], metrics: Metrics
+) -> AsyncGenerator[Any, None]:
+    """`source`, counted as an open subscription until it ends or is closed."""
+    with metrics.subscription():
+        async with contextlib.aclosing(source):
+            async for result in source:
+                yield result
+
+
+def build_schema(
+    *,
+    mask_errors: bool = True,
+    introspection: bool = True,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    result_store: ResultStore | None = None,
+    shared: SharedStreams | None = None,
+) -> GatewaySchema:
+    """The gateway's schema; limits reject abusive documents before execution."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        functools.partial(QueryDepthLimiter, max_depth=max_depth),
+        functools.partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
+        functools.partial(ParserCache, maxsize=256),
+        functools.partial(ValidationCache, maxsize=256),
+    ]
+    if not introspection:
+        extensions.append(functools.partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    extensions.append(OperationMetrics)
+    if mask_errors:
+        extensions.append(MaskUnexpectedErrors)
+    if result_store is not None:
+        extensions.append(functools.partial(ConfigResultCache, store=result_store))
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        shared=shared,
+    )
+
+
+def export_sdl() -> str:
+    """The schema as SDL, as written to schema.graphql."""
+    return build_schema().as_str() + "\n"

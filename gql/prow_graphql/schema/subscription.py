@@ -1,0 +1,49 @@
+"""Subscription resolvers: async generators over the informer's fan-out (never polling)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.schema.inputs import to_filter
+from prow_graphql.schema.types import (
+    ProwJob,
+    ProwJobEvent,
+    ProwJobEventType,
+    ProwJobFilter,
+    prow_job,
+)
+
+Ctx = Info[GraphQLContext, None]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The ProwJob's current state, then every change of state, BuildID, URL or "
+        "times; completes after a final state (success, failure, aborted, error)."
+    )
+    async def prow_job_updated(self, info: Ctx, name: str) -> AsyncGenerator[ProwJob, None]:
+        service = info.context.service
+        async for record in service.follow(name):
+            yield prow_job(record, service.links(record))
+
+    @strawberry.subscription(
+        description="Live feed of ProwJob changes matching the filter; with includeSnapshot the "
+        "current matching jobs come first (snapshot: true)."
+    )
+    async def prow_job_events(
+        self, info: Ctx, filter: ProwJobFilter | None = None, include_snapshot: bool = False
+    ) -> AsyncGenerator[ProwJobEvent, None]:
+        service = info.context.service
+        f = filter or ProwJobFilter()
+        domain_filter = to_filter(f.org, f.repo, f.job, f.type, f.state)
+        async for change in service.events(domain_filter, snapshot=include_snapshot):
+            yield ProwJobEvent(
+                type=ProwJobEventType(change.kind.value),
+                prow_job=prow_job(change.record, service.links(change.record)),
+                snapshot=change.snapshot,
+            )

@@ -1,0 +1,70 @@
+"""graphql-transport-ws with shared subscriptions sent from one loop (see sharing.py).
+
+A shareable operation does not get its own result stream: it becomes a direct follower of the
+shared execution, whose pump sends each `next` frame (encoded once, see FrameCache) to every
+follower in turn. Everything else — and the protocol itself — is Strawberry's handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.types.execution import PreExecutionError
+
+from prow_graphql.schema.sharing import share_key
+
+
+class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    """Strawberry's graphql-transport-ws handler; shareable operations join shared streams."""
+
+    async def run_operation(self, operation: Operation[Any, Any]) -> None:
+        shared = getattr(self.schema, "shared", None)
+        found = share_key(operation.query, operation.variables, operation.operation_name)
+        if shared is None or found is None:
+            await super().run_operation(operation)
+            return
+        key, replay = found
+        schema: Any = self.schema
+        first = True
+
+        def start() -> Any:
+            return schema.stream_unshared(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+
+        async def deliver(result: Any) -> None:
+            nonlocal first
+            if first and isinstance(result, PreExecutionError):
+                await self._handle_pre_execution_error(operation, result)  # sends `error`
+            else:
+                await operation.send_next(result)
+            first = False
+
+        stream, follower = shared.attach(key, replay, start, deliver)
+        metrics = getattr(self.context, "metrics", None)
+        counting = metrics.subscription() if metrics is not None else contextlib.nullcontext()
+        try:
+            with counting:
+                await follower.done
+            # A no-op after an `error` message (the operation is then already completed).
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+        finally:
+            shared.detach(key, stream, follower)

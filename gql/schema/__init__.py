@@ -1,1 +1,0 @@
-"""The GraphQL schema (Strawberry): thin resolvers over `gql.service` and the job index."""
