@@ -8,7 +8,8 @@ GatewayError
 │   ├── AmbiguousJob         several configured jobs match
 │   ├── PullRequestRequired  a presubmit run needs a pull request number
 │   ├── ProwJobNotFound      no ProwJob with that name
-│   └── PermissionDenied     the identity may not do this
+│   ├── PermissionDenied     the identity may not do this
+│   └── ResyncRequired       a live feed's client fell too far behind; subscribe again
 └── BackendError             the store (Kubernetes API or memory) failed
     ├── ObjectNotFound       404
     ├── Conflict             409 (AlreadyExists, or a stale resourceVersion)
@@ -75,6 +76,10 @@ class ProwJobNotFound(UserError):
 
 class PermissionDenied(UserError):
     """The caller's identity is not allowed to do this."""
+
+
+class ResyncRequired(UserError):
+    """A subscriber fell too far behind the live feed; it must subscribe again (with a snapshot)."""
 
 
 class BackendError(GatewayError):

@@ -10,40 +10,24 @@ loop never waits for a consumer. Speaks only the `ProwJobStore` protocol; import
 from __future__ import annotations
 
 import asyncio
-import enum
+import bisect
 import logging
 import random
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from prow_graphql.errors import BackendError, Gone, Unavailable
+from prow_graphql.fanout import Change, ChangeKind, Predicate, Subscription
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.store.base import EventType, ProwJobStore, WatchEvent
 
 logger = logging.getLogger(__name__)
 
-Predicate = Callable[[ProwJobRecord], bool]
+__all__ = ["Change", "ChangeKind", "Informer", "InformerStats", "Predicate", "Subscription"]
+
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class ChangeKind(enum.StrEnum):
-    """What happened to a job, from the cache's (or a subscriber's) point of view."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change of one job; `snapshot` marks the initial state a subscriber is given."""
-
-    kind: ChangeKind
-    record: ProwJobRecord
-    snapshot: bool = False
 
 
 @dataclass(slots=True)
@@ -105,139 +89,6 @@ def diff(old: Mapping[str, ProwJobRecord], new: Mapping[str, ProwJobRecord]) -> 
     return changes
 
 
-def _visible(predicate: Predicate, change: Change, old: ProwJobRecord | None) -> Change | None:
-    """`change` as seen through `predicate`: a job entering the selection is ADDED for this
-    subscriber, one leaving it is DELETED (as a Kubernetes label-selector watch reports it)."""
-    if change.kind is ChangeKind.DELETED:
-        return change if predicate(old or change.record) else None
-    now = predicate(change.record)
-    before = old is not None and predicate(old)
-    if now and (before or change.kind is ChangeKind.ADDED):
-        return change
-    if now:
-        return Change(ChangeKind.ADDED, change.record, change.snapshot)
-    if before:
-        return Change(ChangeKind.DELETED, change.record, change.snapshot)
-    return None
-
-
-_ADDED, _MODIFIED, _DELETED = ChangeKind.ADDED, ChangeKind.MODIFIED, ChangeKind.DELETED
-
-
-class Subscription:
-    """An async iterator of Changes for one subscriber; an async context manager that unsubscribes.
-
-    Its queue holds at most one change per job: a newer change replaces an unconsumed one in
-    place (an unseen ADDED stays ADDED; ADDED then DELETED cancels out). If more than `limit`
-    distinct jobs wait, the subscriber is too slow: the iterator raises Gone (subscribe again).
-    If its predicate raises, the iterator raises that error. Iterate it from one task only.
-    """
-
-    def __init__(
-        self, informer: Informer, predicate: Predicate | None, limit: int, name: str | None
-    ) -> None:
-        self._informer = informer
-        self._predicate = predicate
-        self._name = name
-        self._limit = limit
-        self._pending: OrderedDict[str, Change] = OrderedDict()
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed = False
-        self._error: Exception | None = None
-        self.delivered = 0
-        self.coalesced = 0
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> Change:
-        while not self._pending:
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-            if self._closed:
-                raise StopAsyncIteration
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-        self.delivered += 1
-        return self._pending.popitem(last=False)[1]
-
-    async def __aenter__(self) -> Subscription:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Unsubscribe and drop whatever is still queued."""
-        self._pending.clear()
-        self._end(None)
-
-    @property
-    def backlog(self) -> int:
-        """How many changes (one per job at most) wait to be consumed."""
-        return len(self._pending)
-
-    def _offer(self, name: str, change: Change, old: ProwJobRecord | None) -> None:
-        """Queue `change` of job `name` without waiting; the informer calls it for every change.
-
-        On the hot path of the fan-out: kept flat on purpose (see the measurement in the tests).
-        """
-        if self._predicate is not None:
-            try:
-                visible = _visible(self._predicate, change, old)
-            except Exception as exc:
-                # A broken filter ends its own subscription, never the informer's loop.
-                self._pending.clear()
-                self._end(exc)
-                return
-            if visible is None:
-                return
-            change = visible
-        pending = self._pending
-        queued = pending.get(name)
-        if queued is None:
-            if len(pending) >= self._limit:
-                pending.clear()
-                self._end(Gone(f"subscriber fell more than {self._limit} jobs behind"))
-                return
-            pending[name] = change
-        else:
-            self.coalesced += 1
-            if queued.kind is _ADDED:
-                if change.kind is _DELETED:
-                    del pending[name]
-                else:
-                    pending[name] = Change(_ADDED, change.record, queued.snapshot)
-            elif queued.kind is _DELETED and change.kind is _ADDED:
-                # The subscriber knew the old job of that name; to it, this one replaces it.
-                pending[name] = Change(_MODIFIED, change.record, change.snapshot)
-            else:
-                pending[name] = change
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _end(self, error: Exception | None) -> None:
-        """Stop receiving: queued changes are still delivered, then `error` or the end."""
-        if not self._closed:
-            self._closed = True
-            self._error = error
-            self._informer._unsubscribe(self)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
 class _ShortWatch(Exception):
     """A watch ended at once without a single event: back off instead of spinning."""
 
@@ -277,6 +128,8 @@ class Informer:
         self._rng = rng or random.Random()
         self._max_iterations = max_iterations
         self._cache: dict[str, ProwJobRecord] = {}
+        # The cache's names, sorted: snapshots are read from it in pages.
+        self._order: list[str] = []
         # Copy-on-write, so fan-out iterates without copying and subscribers may leave meanwhile.
         self._subscribers: tuple[Subscription, ...] = ()
         self._by_name: dict[str, tuple[Subscription, ...]] = {}
@@ -286,6 +139,10 @@ class Informer:
         self._task: asyncio.Task[None] | None = None
         self.synced = asyncio.Event()
         self.stats = InformerStats()
+        # Staleness: when the API server last confirmed the cache (wall clock, for clients), and
+        # since when list/watch keep failing (monotonic; None while healthy).
+        self.last_synced_at: float | None = None
+        self._failing_since: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -309,6 +166,20 @@ class Informer:
                     raise
         for sub in (*self._subscribers, *(s for subs in self._by_name.values() for s in subs)):
             sub._end(None)
+
+    def failing_for(self) -> float:
+        """Seconds the list/watch has been failing without a success in between (0 if not)."""
+        since = self._failing_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def _confirmed(self) -> None:
+        """The API server just answered: the cache is as fresh as it can be."""
+        self.last_synced_at = time.time()
+        self._failing_since = None
+
+    def _failed(self) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
 
     @property
     def healthy(self) -> bool:
@@ -345,23 +216,25 @@ class Informer:
         """Changes of the jobs matching `predicate` (and called `name`, if given): first the cached
         ones (ADDED, snapshot=True) when `snapshot`, then live ones. Await `synced` first for a
         complete snapshot. Subscriptions by `name` cost nothing when other jobs change."""
-        sub = Subscription(self, predicate, self._queue_limit, name)
-        if snapshot:
-            pending = sub._pending
-            candidates: Iterable[ProwJobRecord]
-            if name is None:
-                candidates = self._cache.values()
-            else:
-                found = self._cache.get(name)
-                candidates = () if found is None else (found,)
-            for record in candidates:
-                if predicate is None or predicate(record):
-                    pending[record.name] = Change(ChangeKind.ADDED, record, True)
+        sub = Subscription(
+            self, predicate, self._queue_limit, name, snapshot=snapshot and name is None
+        )
+        if snapshot and name is not None:
+            found = self._cache.get(name)
+            if found is not None and (predicate is None or predicate(found)):
+                sub._put_snapshot(found)
         if name is None:
             self._subscribers = (*self._subscribers, sub)
         else:
             self._by_name[name] = (*self._by_name.get(name, ()), sub)
         return sub
+
+    def snapshot_page(self, after: str | None, limit: int) -> Sequence[ProwJobRecord]:
+        """Up to `limit` cached records whose names sort after `after` (all if None), by name."""
+        order = self._order
+        start = 0 if after is None else bisect.bisect_right(order, after)
+        cache = self._cache
+        return [cache[n] for n in order[start : start + limit]]
 
     @property
     def subscriber_count(self) -> int:
@@ -424,9 +297,11 @@ class Informer:
                 self._resume_rv = None
             except _ShortWatch:
                 self.stats.short_watches += 1
+                self._failed()
                 await self._backoff()
             except BackendError as exc:
                 self.stats.errors += 1
+                self._failed()
                 logger.warning("prowjob list/watch failed (%s): %s", type(exc).__name__, exc)
                 await self._backoff()
 
@@ -454,6 +329,7 @@ class Informer:
         if not list_rv:
             raise Unavailable("the list response carries no resourceVersion")
         old, self._cache = self._cache, records
+        self._order = sorted(records)
         self.stats.lists += 1
         initial = not self.synced.is_set()
         for change in diff(old, records):
@@ -463,6 +339,7 @@ class Informer:
         self._resume_rv = list_rv
         self._from_list = True
         self._attempt = 0
+        self._confirmed()
         self.synced.set()
 
     def _reuse(self, obj: Mapping[str, Any]) -> ProwJobRecord:
@@ -496,12 +373,14 @@ class Informer:
                     if not deadline.expired():
                         raise
                     self.stats.inactivity_restarts += 1
+                    self._failed()
                     logger.warning(
                         "prowjob watch silent for %.1fs, restarting", self._inactivity_timeout
                     )
                     return
                 received = True
                 self._attempt = 0
+                self._confirmed()
                 self._handle(event)
         except BackendError:
             # A stream that stayed up a while was healthy: its failure starts a fresh backoff
@@ -515,6 +394,7 @@ class Informer:
                 await aclose()
         if not received and loop.time() - started < self._min_watch_duration:
             raise _ShortWatch
+        self._confirmed()  # the server ended a healthy stream on time
 
     def _handle(self, event: WatchEvent) -> None:
         if event.resource_version:
@@ -529,4 +409,10 @@ class Informer:
         if change is None:
             self.stats.ignored_events += 1
             return
+        if change.kind is ChangeKind.ADDED:
+            bisect.insort(self._order, change.record.name)
+        elif change.kind is ChangeKind.DELETED:
+            at = bisect.bisect_left(self._order, change.record.name)
+            if at < len(self._order) and self._order[at] == change.record.name:
+                del self._order[at]
         self._publish(change, old)
