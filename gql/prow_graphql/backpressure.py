@@ -50,7 +50,7 @@ class CoalescingQueue(Generic[V]):
     overflowed (it is then empty and stays closed to new items).
     """
 
-    __slots__ = ("_items", "_limit", "_merge", "overflowed", "coalesced")
+    __slots__ = ("_items", "_limit", "_merge", "coalesced", "overflowed")
 
     def __init__(self, limit: int, merge: Merge[V] = keep_newer) -> None:
         self._items: OrderedDict[Hashable, V] = OrderedDict()
@@ -83,7 +83,7 @@ class CoalescingQueue(Generic[V]):
         return True
 
     def put(self, key: Hashable, item: V) -> None:
-        """Queue `item` unconditionally (no merge, no limit): for a snapshot the client asked for."""
+        """Queue `item` unconditionally (no merge, no limit): a snapshot, or a last error."""
         self._items[key] = item
 
     def pop(self) -> V:

@@ -25,7 +25,15 @@ from prow_graphql.store.base import EventType, ProwJobStore, WatchEvent
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Change", "ChangeKind", "Informer", "InformerStats", "Predicate", "Subscription"]
+__all__ = [
+    "CacheStatus",
+    "Change",
+    "ChangeKind",
+    "Informer",
+    "InformerStats",
+    "Predicate",
+    "Subscription",
+]
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -44,6 +52,17 @@ class InformerStats:
     events: int = 0
     bookmarks: int = 0
     ignored_events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStatus:
+    """How fresh the cache is, for /readyz and for clients."""
+
+    synced: bool
+    last_synced_at: float | None  # Unix time the API server last confirmed the cache
+    failing_for: float  # seconds list/watch has been failing (0 while healthy)
+    stale: bool  # failing for at least `stale_after`
+    size: int
 
 
 def is_newer(candidate: str, current: str) -> bool:
@@ -108,6 +127,7 @@ class Informer:
         backoff_initial: float = 0.2,
         backoff_max: float = 10.0,
         subscriber_queue_limit: int = 10_000,
+        stale_after: float = 120.0,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         max_iterations: int | None = None,
@@ -124,6 +144,7 @@ class Informer:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._queue_limit = subscriber_queue_limit
+        self._stale_after = stale_after
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._max_iterations = max_iterations
@@ -136,6 +157,7 @@ class Informer:
         self._resume_rv: str | None = None
         self._from_list = False
         self._attempt = 0
+        self._gone_streak = 0
         self._task: asyncio.Task[None] | None = None
         self.synced = asyncio.Event()
         self.stats = InformerStats()
@@ -171,6 +193,29 @@ class Informer:
         """Seconds the list/watch has been failing without a success in between (0 if not)."""
         since = self._failing_since
         return 0.0 if since is None else time.monotonic() - since
+
+    def status(self) -> CacheStatus:
+        """Synced?, when last confirmed, failing how long, stale?, size."""
+        failing = self.failing_for()
+        return CacheStatus(
+            synced=self.synced.is_set(),
+            last_synced_at=self.last_synced_at,
+            failing_for=failing,
+            stale=failing >= self._stale_after,
+            size=len(self._cache),
+        )
+
+    async def wait_synced(self, timeout: float) -> None:  # noqa: ASYNC109 -- Unavailable is the contract
+        """Return once the first list is complete; Unavailable after `timeout` seconds."""
+        if self.synced.is_set():
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self.synced.wait()
+        except TimeoutError:
+            raise Unavailable(
+                f"the ProwJob cache has not synced with the Kubernetes API within {timeout:g}s"
+            ) from None
 
     def _confirmed(self) -> None:
         """The API server just answered: the cache is as fresh as it can be."""
@@ -295,6 +340,11 @@ class Informer:
                 logger.info("prowjob watch expired, listing again: %s", exc)
                 self.stats.relists += 1
                 self._resume_rv = None
+                self._gone_streak += 1
+                if self._gone_streak > 1:
+                    # A fresh list's version was refused too (a lagging replica answering 504
+                    # "too large"): relisting at once would hammer the API server.
+                    await self._backoff()
             except _ShortWatch:
                 self.stats.short_watches += 1
                 self._failed()
@@ -380,6 +430,7 @@ class Informer:
                     return
                 received = True
                 self._attempt = 0
+                self._gone_streak = 0
                 self._confirmed()
                 self._handle(event)
         except BackendError:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from prow_graphql.errors import Gone, ResyncRequired, Unavailable
+from prow_graphql.errors import ResyncRequired, Unavailable
 from prow_graphql.informer import Change, ChangeKind, Informer, Subscription, apply, diff, is_newer
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState
 from prow_graphql.store.base import EventType, ListPage, ProwJobObject, ProwJobStore, WatchEvent

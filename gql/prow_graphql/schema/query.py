@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from prow_graphql import errors
+from prow_graphql.schema.cache_status import CacheStatus, cache_status
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
 from prow_graphql.schema.types import (
@@ -99,6 +100,10 @@ class Query:
             ),
             total_count=page.total_count,
         )
+
+    @strawberry.field(description="How fresh the ProwJob watch cache is.")
+    def cache_status(self, info: Ctx) -> CacheStatus:
+        return cache_status(info.context.service.informer.status())
 
     @strawberry.field(description="The loaded Prow configuration and the last reload's outcome.")
     def config(self, info: Ctx) -> ConfigStatus:

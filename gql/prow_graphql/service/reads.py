@@ -53,7 +53,7 @@ class Reads(ServiceCore):
         A job the watch has not delivered yet (just created elsewhere) is waited for up to
         `follow_wait` seconds before ProwJobNotFound.
         """
-        await self.informer.synced.wait()
+        await self.informer.wait_synced(self._follow_wait)
         last: tuple[Any, ...] | None = None
         async with self.informer.subscribe(name=name) as changes:
             if self.informer.get(name) is None:
@@ -80,13 +80,13 @@ class Reads(ServiceCore):
 
     def events(self, job_filter: ProwJobFilter, *, snapshot: bool) -> AsyncIterator[Change]:
         """Every change of a matching ProwJob (optionally the current ones first)."""
-        return _iterate(self.informer, job_filter.matches, snapshot)
+        return _iterate(self.informer, job_filter.matches, snapshot, self._follow_wait)
 
 
 async def _iterate(
-    informer: Informer, predicate: Callable[[ProwJobRecord], bool], snapshot: bool
+    informer: Informer, predicate: Callable[[ProwJobRecord], bool], snapshot: bool, wait: float
 ) -> AsyncIterator[Change]:
-    await informer.synced.wait()
+    await informer.wait_synced(wait)
     async with informer.subscribe(predicate, snapshot=snapshot) as changes:
         async for change in changes:
             yield change

@@ -18,8 +18,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import os
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -73,6 +75,10 @@ def error_for_status(code: int | None, message: str) -> BackendError:
     if code == 409:
         return Conflict(message)
     if code == 410:
+        return Gone(message)
+    if code == 504 and "too large resource version" in message.lower():
+        # The server's watch cache is behind our version (a lagging replica, an etcd restore):
+        # retrying from it can fail forever; like client-go, list again.
         return Gone(message)
     if code in (401, 403):
         return BackendForbidden(message)
@@ -343,6 +349,7 @@ async def connect(
     request_timeout: float = 30.0,
     watch_read_slack: float = 10.0,
     environ: Mapping[str, str] | None = None,
+    refresh_interval: float = 30.0,
 ) -> KubeStore:
     """A KubeStore for `namespace`: in-cluster config inside a pod (when neither kubeconfig nor
     context is given), else the kubeconfig given, in $KUBECONFIG or at ~/.kube/config."""
@@ -362,7 +369,7 @@ async def connect(
         source = f"kubeconfig {os.pathsep.join(found)!r}"
         try:
             # persist_config=False: never write refreshed credentials back into the user's file.
-            await config.load_kube_config(
+            loader = await config.load_kube_config(
                 config_file=os.pathsep.join(found),
                 context=context,
                 client_configuration=configuration,
@@ -370,6 +377,7 @@ async def connect(
             )
         except _CONFIG_ERRORS as exc:
             raise Unavailable(f"cannot use {source}: {exc}; {_HINT}") from exc
+        configuration.refresh_api_key_hook = _credential_refresher(loader, refresh_interval)
     logger.info("Kubernetes API %s from %s, namespace %s", configuration.host, source, namespace)
     return KubeStore(
         client.ApiClient(configuration),
@@ -377,6 +385,28 @@ async def connect(
         request_timeout=request_timeout,
         watch_read_slack=watch_read_slack,
     )
+
+
+def _credential_refresher(loader: Any, interval: float) -> Callable[[Any], Awaitable[None]]:
+    """A `refresh_api_key_hook` that re-reads the kubeconfig's credentials before a request at
+    most every `interval` seconds: an exec plugin (EKS, GKE) is run again once its token nears
+    `expirationTimestamp` (kubernetes_asyncio's rule), so tokens that expire after 15-60 min
+    are replaced instead of failing every call from then on. A failed refresh keeps the old
+    credentials; the request then fails on its own (401) and the informer backs off."""
+    last = -math.inf
+
+    async def refresh(configuration: Any) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < interval:
+            return
+        last = now
+        try:
+            await loader.load_and_set(configuration)
+        except _CONFIG_ERRORS as exc:
+            logger.warning("refreshing Kubernetes credentials failed: %s", exc)
+
+    return refresh
 
 
 def _existing_files(paths: str) -> list[str]:
