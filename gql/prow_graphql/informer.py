@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prow_graphql.cache_index import CacheIndex
 from prow_graphql.errors import BackendError, Gone, Unavailable
 from prow_graphql.fanout import Change, ChangeKind, Predicate, Subscription
 from prow_graphql.prow.objects import ProwJobRecord
@@ -149,8 +150,7 @@ class Informer:
         self._rng = rng or random.Random()
         self._max_iterations = max_iterations
         self._cache: dict[str, ProwJobRecord] = {}
-        # The cache's names, sorted: snapshots are read from it in pages.
-        self._order: list[str] = []
+        self._index = CacheIndex()
         # Copy-on-write, so fan-out iterates without copying and subscribers may leave meanwhile.
         self._subscribers: tuple[Subscription, ...] = ()
         self._by_name: dict[str, tuple[Subscription, ...]] = {}
@@ -253,6 +253,11 @@ class Informer:
     def __len__(self) -> int:
         return len(self._cache)
 
+    @property
+    def index(self) -> CacheIndex:
+        """Secondary indexes of the cache (read them, never change them)."""
+        return self._index
+
     # -- fan-out ---------------------------------------------------------------------------
 
     def subscribe(
@@ -276,7 +281,7 @@ class Informer:
 
     def snapshot_page(self, after: str | None, limit: int) -> Sequence[ProwJobRecord]:
         """Up to `limit` cached records whose names sort after `after` (all if None), by name."""
-        order = self._order
+        order = self._index.names
         start = 0 if after is None else bisect.bisect_right(order, after)
         cache = self._cache
         return [cache[n] for n in order[start : start + limit]]
@@ -379,7 +384,7 @@ class Informer:
         if not list_rv:
             raise Unavailable("the list response carries no resourceVersion")
         old, self._cache = self._cache, records
-        self._order = sorted(records)
+        self._index.rebuild(records.values())
         self.stats.lists += 1
         initial = not self.synced.is_set()
         for change in diff(old, records):
@@ -460,10 +465,10 @@ class Informer:
         if change is None:
             self.stats.ignored_events += 1
             return
-        if change.kind is ChangeKind.ADDED:
-            bisect.insort(self._order, change.record.name)
+        if old is None:
+            self._index.add(change.record)
         elif change.kind is ChangeKind.DELETED:
-            at = bisect.bisect_left(self._order, change.record.name)
-            if at < len(self._order) and self._order[at] == change.record.name:
-                del self._order[at]
+            self._index.remove(old)
+        else:
+            self._index.replace(old, change.record)
         self._publish(change, old)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import json
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
+from prow_graphql.cache_index import newest_first
 from prow_graphql.errors import InvalidInput, ProwJobNotFound
 from prow_graphql.informer import Change, Informer
 from prow_graphql.prow.objects import ProwJobRecord
@@ -31,20 +32,37 @@ class Reads(ServiceCore):
         if first < 0 or first > 500:
             raise InvalidInput("first", "must be between 0 and 500")
         start_key = _decode_cursor(after) if after else None
-        matching = sorted(
-            (r for r in self.informer.records() if job_filter.matches(r)), key=_sort_key
-        )
-        begin = 0
-        if start_key is not None:
-            begin = next(
-                (i for i, r in enumerate(matching) if _sort_key(r) > start_key), len(matching)
+        f = job_filter
+        index = self.informer.index
+        candidates = index.candidates(job=f.job, org=f.org, repo=f.repo, state=f.state, type=f.type)
+        if candidates is not None and len(candidates) <= _SORT_AT_MOST:
+            return _page_of_few(self.informer, candidates, f, first, start_key)
+        # Walk the newest-first index from the cursor; stop one past the page.
+        chosen: list[ProwJobRecord] = []
+        for key in index.newest_after(start_key):
+            name = key[1]
+            if candidates is not None and name not in candidates:
+                continue
+            record = self.informer.get(name)
+            if record is not None and f.matches(record):
+                chosen.append(record)
+                if len(chosen) > first:
+                    break
+        if f == ProwJobFilter():
+            total = len(self.informer)
+        elif candidates is not None and _one_indexed_filter(f):
+            total = len(candidates)
+        else:
+            names = candidates if candidates is not None else index.names
+            total = sum(
+                1 for n in names if (r := self.informer.get(n)) is not None and f.matches(r)
             )
-        chosen = matching[begin : begin + first]
+        page = chosen[:first]
         return ProwJobPage(
-            records=chosen,
-            cursors=[_encode_cursor(r) for r in chosen],
-            has_next_page=begin + first < len(matching),
-            total_count=len(matching),
+            records=page,
+            cursors=[_encode_cursor(r) for r in page],
+            has_next_page=len(chosen) > first,
+            total_count=total,
         )
 
     async def follow(self, name: str) -> AsyncIterator[ProwJobRecord]:
@@ -100,6 +118,39 @@ async def _next_change(changes: AsyncIterator[Change], wait: float) -> Change | 
         return None
 
 
+_SORT_AT_MOST = 2000  # fewer candidates than this: sorting them beats walking the whole index
+
+
+def _page_of_few(
+    informer: Informer,
+    names: Iterable[str],
+    f: ProwJobFilter,
+    first: int,
+    start_key: tuple[float, str] | None,
+) -> ProwJobPage:
+    matching = sorted(
+        (r for n in names if (r := informer.get(n)) is not None and f.matches(r)), key=_sort_key
+    )
+    begin = 0
+    if start_key is not None:
+        begin = bisect.bisect_right(matching, start_key, key=_sort_key)
+    chosen = matching[begin : begin + first]
+    return ProwJobPage(
+        records=chosen,
+        cursors=[_encode_cursor(r) for r in chosen],
+        has_next_page=begin + first < len(matching),
+        total_count=len(matching),
+    )
+
+
+def _one_indexed_filter(f: ProwJobFilter) -> bool:
+    """Whether the index's candidate set is exactly the matching set."""
+    if f.org is not None and f.repo is not None:
+        return f.job is None and f.state is None and f.type is None
+    given = [v for v in (f.job, f.org, f.repo, f.state, f.type) if v is not None]
+    return len(given) == 1 and f.repo is None
+
+
 def _visible(record: ProwJobRecord) -> tuple[Any, ...]:
     return (
         record.state,
@@ -112,12 +163,7 @@ def _visible(record: ProwJobRecord) -> tuple[Any, ...]:
     )
 
 
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-
-
-def _sort_key(record: ProwJobRecord) -> tuple[float, str]:
-    started = record.start_time or _EPOCH
-    return (-started.timestamp(), record.name)
+_sort_key = newest_first
 
 
 def _encode_cursor(record: ProwJobRecord) -> str:
