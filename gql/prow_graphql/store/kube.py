@@ -18,10 +18,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +39,7 @@ from prow_graphql.errors import (
 )
 from prow_graphql.prow.objects import GROUP, PLURAL, VERSION
 from prow_graphql.store.base import EventType, ListPage, ProwJobObject, WatchEvent
+from prow_graphql.store.credentials import credential_refresher
 
 logger = logging.getLogger(__name__)
 
@@ -377,7 +376,9 @@ async def connect(
             )
         except _CONFIG_ERRORS as exc:
             raise Unavailable(f"cannot use {source}: {exc}; {_HINT}") from exc
-        configuration.refresh_api_key_hook = _credential_refresher(loader, refresh_interval)
+        configuration.refresh_api_key_hook = credential_refresher(
+            loader, refresh_interval, _CONFIG_ERRORS
+        )
     logger.info("Kubernetes API %s from %s, namespace %s", configuration.host, source, namespace)
     return KubeStore(
         client.ApiClient(configuration),
@@ -385,28 +386,6 @@ async def connect(
         request_timeout=request_timeout,
         watch_read_slack=watch_read_slack,
     )
-
-
-def _credential_refresher(loader: Any, interval: float) -> Callable[[Any], Awaitable[None]]:
-    """A `refresh_api_key_hook` that re-reads the kubeconfig's credentials before a request at
-    most every `interval` seconds: an exec plugin (EKS, GKE) is run again once its token nears
-    `expirationTimestamp` (kubernetes_asyncio's rule), so tokens that expire after 15-60 min
-    are replaced instead of failing every call from then on. A failed refresh keeps the old
-    credentials; the request then fails on its own (401) and the informer backs off."""
-    last = -math.inf
-
-    async def refresh(configuration: Any) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last < interval:
-            return
-        last = now
-        try:
-            await loader.load_and_set(configuration)
-        except _CONFIG_ERRORS as exc:
-            logger.warning("refreshing Kubernetes credentials failed: %s", exc)
-
-    return refresh
 
 
 def _existing_files(paths: str) -> list[str]:
