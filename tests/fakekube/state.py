@@ -375,7 +375,7 @@ class FakeKubeState:
                 ) from exc
             if since < self.floor:
                 raise st.ApiError(st.too_old_resource_version(since, self.floor))
-            if since > self.resource_version or self.watch_cache_behind:
+            if self.watch_cache_behind:
                 raise st.too_large_resource_version(since, self.resource_version)
             watcher.last_rv = since
             for event in self._events_after(since):

@@ -115,10 +115,10 @@ async def test_too_large_resource_version_is_gone_at_the_store(tmp_path: Path) -
     async with FakeKubeServer(namespace=NS, bookmark_interval=None) as kube:
         kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
         async with await connect(str(kubeconfig), None, NS) as store:
-            ahead = str(int(kube.resource_version) + 50)
+            kube.lag_watch_cache()
             with pytest.raises(Gone, match="Too large resource version"):
                 async with asyncio.timeout(TIMEOUT):
-                    async for _ in store.watch(ahead, timeout_seconds=5):
+                    async for _ in store.watch(kube.resource_version, timeout_seconds=5):
                         pass
 
 
