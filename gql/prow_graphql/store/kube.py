@@ -40,6 +40,7 @@ from prow_graphql.errors import (
 from prow_graphql.prow.objects import GROUP, PLURAL, VERSION
 from prow_graphql.store.base import EventType, ListPage, ProwJobObject, WatchEvent
 from prow_graphql.store.credentials import credential_refresher
+from prow_graphql.store.list_ahead import ListAhead
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class KubeStore:
         self._request_timeout = request_timeout
         self._watch_read_slack = watch_read_slack
         self._default_watch_timeout = default_watch_timeout
+        self._pages = ListAhead(self._list_body)
 
     async def __aenter__(self) -> KubeStore:
         return self
@@ -224,24 +226,51 @@ class KubeStore:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> ListPage:
-        """One page of ProwJobs; Gone if `continue_token` has expired."""
-        result = await self._call(
-            "list prowjobs",
-            self._api.list_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            PLURAL,
-            label_selector=label_selector,
-            limit=limit,
-            _continue=continue_token,
-        )
-        metadata = result.get("metadata") or {}
+        """One page of ProwJobs; Gone if `continue_token` has expired. The next page is
+        fetched while this one is decoded (see list_ahead)."""
+        body = await self._pages.page(label_selector, limit, continue_token)
+        try:
+            result = json.loads(body)
+        except ValueError as exc:
+            raise Unavailable("list prowjobs: the API server sent a body that is not JSON") from exc
+        metadata = (result.get("metadata") if isinstance(result, dict) else None) or {}
+        token = metadata.get("continue") or None
+        self._pages.discard(unless=token)
         return ListPage(
             items=list(result.get("items") or []),
             resource_version=str(metadata.get("resourceVersion") or ""),
-            continue_token=metadata.get("continue") or None,
+            continue_token=token,
         )
+
+    async def _list_body(
+        self, label_selector: str | None, limit: int | None, continue_token: str | None
+    ) -> bytes:
+        what = "list prowjobs"
+        # None means "not set", as _call's callers pass it; the generated stubs say otherwise.
+        options: dict[str, Any] = {
+            "label_selector": label_selector,
+            "limit": limit,
+            "_continue": continue_token,
+        }
+        try:
+            response = await self._api.list_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                **options,
+                _preload_content=False,
+                _request_timeout=self._request_timeout,
+            )
+            body: bytes = await response.read()
+        except ApiException as exc:
+            raise _api_error(what, exc) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise _transport_error(what, exc) from exc
+        if response.status != 200:
+            message = _status_message(body) or response.reason or "list failed"
+            raise error_for_status(response.status, f"{what}: {message} (HTTP {response.status})")
+        return body
 
     async def patch(self, name: str, patch: Mapping[str, Any]) -> ProwJobObject:
         """Apply a JSON merge patch (sent as application/merge-patch+json)."""
@@ -337,6 +366,7 @@ class KubeStore:
 
     async def aclose(self) -> None:
         """Close the ApiClient's connection pool."""
+        await self._pages.aclose()
         await self._client.close()
 
 
