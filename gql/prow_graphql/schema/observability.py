@@ -25,7 +25,10 @@ class OperationMetrics(SchemaExtension):
         metrics = getattr(ctx.context, "metrics", None)
         if metrics is None:
             return
-        op_type = ctx.operation_type.value if ctx.operation_type is not None else "unknown"
+        try:
+            op_type = ctx.operation_type.value
+        except RuntimeError:  # the document did not parse, or names no such operation
+            op_type = "unknown"
         metrics.observe_request(
             op_type, ctx.operation_name, _outcome(ctx), time.perf_counter() - started
         )

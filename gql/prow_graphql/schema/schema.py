@@ -13,7 +13,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
@@ -23,6 +22,7 @@ from strawberry.types.graphql import OperationType
 from prow_graphql.metrics import Metrics
 from prow_graphql.schema.mutation import Mutation
 from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics
+from prow_graphql.schema.parsing import SafeParserCache
 from prow_graphql.schema.query import Query
 from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
 from prow_graphql.schema.sharing import SharedStreams, is_subscription, share_key
@@ -96,7 +96,7 @@ def build_schema(
         functools.partial(QueryDepthLimiter, max_depth=max_depth),
         functools.partial(MaxAliasesLimiter, max_alias_count=max_aliases),
         functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
-        functools.partial(ParserCache, maxsize=256),
+        functools.partial(SafeParserCache, maxsize=256),
         functools.partial(ValidationCache, maxsize=256),
     ]
     if not introspection:
