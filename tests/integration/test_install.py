@@ -34,7 +34,8 @@ def test_fresh_venv_holds_prow_graphql_and_pypi_gql(tmp_path: Path) -> None:
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(project), "gql"],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         str(project), "gql"],
         capture_output=True, text=True, timeout=540,
     )  # fmt: skip
     if install.returncode != 0 and "No matching distribution" in install.stderr:
