@@ -1,12 +1,14 @@
 // Third-party JavaScript GraphQL clients, each with its defaults, against a running gateway.
-// Usage: node clients.mjs CLIENT HTTP_URL   (CLIENT: graphql-ws | graphql-sse | apollo)
+// Usage: node clients.mjs CLIENT HTTP_URL
+//   CLIENT: graphql-ws | graphql-sse | apollo (GraphQLWsLink) | apollo-http (HttpLink only:
+//   subscriptions as multipart HTTP)
 // Each runs a query, the triggerJob mutation, then follows the new ProwJob with the
 // prowJobUpdated subscription until the server completes it. Prints one JSON line:
 // {"client", "repos": [...], "job": name, "states": [...]}; exits non-zero on any error.
 import WebSocket from 'ws';
 import { createClient as createWsClient } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
-import { ApolloClient, InMemoryCache, gql } from '@apollo/client/core';
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client/core';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 
 // Node 20 has no global WebSocket; Apollo's link looks for one when it reports errors.
@@ -67,9 +69,10 @@ async function viaSink(sub) {
   return { repos, job, states: updates.map((u) => data(u).prowJobUpdated.state) };
 }
 
-async function viaApollo() {
-  const ws = createWsClient({ url: wsUrl, webSocketImpl: WebSocket });
-  const apollo = new ApolloClient({ link: new GraphQLWsLink(ws), cache: new InMemoryCache() });
+async function viaApollo(overWebSocket) {
+  const ws = overWebSocket ? createWsClient({ url: wsUrl, webSocketImpl: WebSocket }) : null;
+  const link = ws ? new GraphQLWsLink(ws) : new HttpLink({ uri: httpUrl });
+  const apollo = new ApolloClient({ link, cache: new InMemoryCache() });
   try {
     const repos = (await apollo.query({ query: gql(REPOS) })).data.repos;
     const job = triggered((await apollo.mutate({ mutation: gql(TRIGGER) })).data);
@@ -87,7 +90,7 @@ async function viaApollo() {
     return { repos: repos.map(({ org, repo }) => ({ org, repo })), job, states };
   } finally {
     apollo.stop();
-    await ws.dispose();
+    await ws?.dispose();
   }
 }
 
@@ -107,8 +110,8 @@ async function main() {
     } finally {
       sse.dispose();
     }
-  } else if (client === 'apollo') {
-    outcome = await viaApollo();
+  } else if (client === 'apollo' || client === 'apollo-http') {
+    outcome = await viaApollo(client === 'apollo');
   } else {
     throw new Error(`unknown client ${client}`);
   }

@@ -1,7 +1,8 @@
 """Mainstream GraphQL clients, each with its defaults, against a live gateway.
 
 Each client runs a query, the triggerJob mutation, and a prowJobUpdated subscription that it
-follows until the server completes it: graphql-ws, graphql-sse and Apollo Client (GraphQLWsLink)
+follows until the server completes it: graphql-ws, graphql-sse, Apollo Client (GraphQLWsLink, and
+HttpLink alone, which sends subscriptions as multipart HTTP)
 from npm; Python's gql with its default WebSocket transport (which offers the legacy graphql-ws
 protocol first) and its aiohttp transport (subscriptions as multipart HTTP).
 """
@@ -49,7 +50,7 @@ def assert_followed(outcome: dict[str, Any]) -> None:
     assert len(outcome["states"]) == len(set(outcome["states"])), outcome
 
 
-@pytest.mark.parametrize("client", ["graphql-ws", "graphql-sse", "apollo"])
+@pytest.mark.parametrize("client", ["graphql-ws", "graphql-sse", "apollo", "apollo-http"])
 async def test_javascript_client(running: RunningGateway, client: str) -> None:
     outcome = await run_node("clients.mjs", client, running.url + "/graphql")
     assert outcome["client"] == client

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -188,3 +189,14 @@ async def test_following_an_unknown_job_answers_at_once(running: RunningGateway)
     errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
     assert "no-such-job" in errors[0]["message"]
     assert time.monotonic() - started < 5
+
+
+async def test_client_mistakes_are_logged_at_info(
+    running: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await post(running, {"query": "{ nope }"})
+    await post(running, {"query": "{"})
+    mistakes = [r for r in caplog.records if "client error" in r.getMessage()]
+    assert len(mistakes) == 2 and all(r.levelno == logging.INFO for r in mistakes), mistakes
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records

@@ -80,3 +80,14 @@ class MaskUnexpectedErrors(MaskErrors):
             extra={"request_id": request_id},
         )
         return True
+
+
+def log_errors(errors: list[GraphQLError], request_id: str = "") -> None:
+    """Log a result's errors: a client's mistakes (bad documents, variables, inputs) at INFO,
+    without a traceback, and everything else at ERROR with one (Strawberry logs all at ERROR)."""
+    for error in errors:
+        original = error.original_error
+        if original is None or isinstance(original, UserError):
+            log.info("client error (request %s): %s", request_id or "-", error.message)
+        else:
+            log.error("%s (request %s)", error.message, request_id or "-", exc_info=original)

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -17,11 +18,12 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from prow_graphql.metrics import Metrics
 from prow_graphql.schema.mutation import Mutation
-from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics
+from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics, log_errors
 from prow_graphql.schema.parsing import SafeParserCache
 from prow_graphql.schema.query import Query
 from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
@@ -65,6 +67,12 @@ class GatewaySchema(strawberry.Schema):
         if metrics is not None and query is not None and is_subscription(query, operation_name):
             return _counted(source, metrics)
         return source
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context = execution_context.context if execution_context is not None else None
+        log_errors(errors, getattr(context, "request_id", ""))
 
     async def stream_unshared(self, *args: Any, **kwargs: Any) -> Any:
         """Strawberry's own execution, for the one stream a shared subscription runs."""
