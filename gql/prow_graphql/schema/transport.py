@@ -100,23 +100,9 @@ class _AnyOperation:
     def __init__(self, schema: Any) -> None:
         self._schema = schema
 
-    async def subscribe(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> Any:
-        return await self._schema.stream(
-            query,
-            variable_values=variable_values,
-            context_value=context_value,
-            root_value=root_value,
-            operation_name=operation_name,
-            operation_extensions=operation_extensions,
-        )
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        # `stream` takes `subscribe`'s arguments, and with no allowed_operation_types runs any.
+        return await self._schema.stream(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._schema, name)
