@@ -171,6 +171,7 @@ class GraphQLOverHTTP(GraphQL[GraphQLContext, None]):
             raise HTTPException(400, "No GraphQL query found in the request") from exc
 
     def is_request_allowed(self, request: Any) -> bool:
+        # Strawberry answers other methods with a 405 that has no `Allow`; ours has one.
         if request.method in ("GET", "POST"):
             return True
         raise HTTPError(405, "GraphQL takes GET and POST requests", {"Allow": "GET, POST"})
