@@ -225,6 +225,7 @@ class GangwayApi:
 
     async def watch(self, name: str) -> AsyncGenerator[Message, None]:
         """Extension: the execution now, then each visible change until it finishes."""
+        await self.get(name)  # NotFound at once, rather than after follow()'s wait for the cache
         try:
             async for record in self._service.follow(name):
                 yield self.execution(record)

@@ -103,7 +103,10 @@ class GangwayRest:
                 if key in query:
                     raise ApiError(Code.INVALID_ARGUMENT, f"{key} is given more than once")
                 query[key] = value
-            req = _parse(query, self._api.pb.ListJobExecutionsRequest())
+            req = self._api.pb.ListJobExecutionsRequest()
+            # grpc-gateway ignores unknown query parameters but refuses unknown enum names.
+            known = {n for f in req.DESCRIPTOR.fields for n in (f.name, f.json_name)}
+            req = _parse({k: v for k, v in query.items() if k in known}, req, strict=True)
             return JSONResponse(to_json(self._api.list(req)))
 
         return await self._guard(request, call)
@@ -145,11 +148,13 @@ class GangwayRest:
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _parse(data: object, message: Message) -> Message:
+def _parse(data: object, message: Message, *, strict: bool = False) -> Message:
+    """Proto3 JSON into `message`; unknown fields (and so unknown enum names, as protojson's
+    DiscardUnknown does) are dropped unless `strict`."""
     if not isinstance(data, dict):
         raise ApiError(Code.INVALID_ARGUMENT, "the body must be a JSON object")
     try:
-        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+        json_format.ParseDict(data, message, ignore_unknown_fields=not strict)
     except (json_format.ParseError, RecursionError) as exc:
         raise ApiError(Code.INVALID_ARGUMENT, str(exc)) from exc
     return message
