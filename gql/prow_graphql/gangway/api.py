@@ -134,7 +134,8 @@ class GangwayApi:
         execution.ClearField("refs")
         if req.HasField("refs"):
             execution.refs.CopyFrom(req.refs)
-        execution.pod_spec_options.CopyFrom(req.pod_spec_options)
+        if req.HasField("pod_spec_options"):
+            execution.pod_spec_options.CopyFrom(req.pod_spec_options)
         return execution
 
     def _find(self, kind: ProwJobType, org_repo: str, name: str, base_ref: str) -> Job:
