@@ -207,11 +207,9 @@ class GangwayApi:
         for record in self._service.informer.records():
             if not _bulk_matches(req, record, current):
                 continue
-            if client is not None:
-                spec = record.raw.get("spec") or {}
-                if tenants.tenant_of(spec.get("prowjob_defaults")) not in client.tenant_ids:
-                    continue
             try:
+                if client is not None and await self._tenant(record) not in client.tenant_ids:
+                    continue
                 if await self._service.set_state(record.name, current, desired, identity):
                     changed += 1
             except errors.PermissionDenied as exc:
@@ -223,6 +221,13 @@ class GangwayApi:
             except errors.GatewayError as exc:
                 raise api_error(exc) from exc
         return changed
+
+    async def _tenant(self, record: ProwJobRecord) -> str:
+        """The job's tenant, from the cached spec or (if the cache keeps no spec) the store."""
+        spec = record.raw.get("spec")
+        if not isinstance(spec, Mapping):
+            spec = (await self._service.store.get(record.name)).get("spec") or {}
+        return tenants.tenant_of(spec.get("prowjob_defaults"))
 
     async def watch(self, name: str) -> AsyncGenerator[Message, None]:
         """Extension: the execution now, then each visible change until it finishes."""
@@ -248,50 +253,30 @@ class GangwayApi:
             ex.create_time.FromDatetime(record.start_time.astimezone(UTC))
         if record.completion_time is not None:
             ex.completion_time.FromDatetime(record.completion_time.astimezone(UTC))
-        if record.refs is not None:
-            _fill_refs(ex.refs, _refs_json(record))
+        _fill_refs(ex.refs, record)
         return ex
 
 
-def _refs_json(record: ProwJobRecord) -> Mapping[str, Any]:
-    refs = (record.raw.get("spec") or {}).get("refs")
-    return refs if isinstance(refs, Mapping) else {}
+_PULL_FIELDS = ("author", "sha", "title", "ref", "link", "commit_link", "author_link")
 
 
-def _fill_refs(target: Message, refs: Mapping[str, Any]) -> None:
-    """Copy the CRD's refs into the message (the CRD calls work_dir `workdir`)."""
-    for field in (
-        "org",
-        "repo",
-        "repo_link",
-        "base_ref",
-        "base_sha",
-        "base_link",
-        "path_alias",
-        "clone_uri",
-    ):
-        setattr(target, field, str(refs.get(field) or ""))
-    target.work_dir = bool(refs.get("workdir"))
-    target.skip_submodules = bool(refs.get("skip_submodules"))
-    target.skip_fetch_head = bool(refs.get("skip_fetch_head"))
-    target.clone_depth = int(refs.get("clone_depth") or 0)
-    for pull in refs.get("pulls") or ():
-        if isinstance(pull, Mapping):
-            target.pulls.add(
-                **{
-                    key: str(pull.get(key) or "")
-                    for key in (
-                        "author",
-                        "sha",
-                        "title",
-                        "ref",
-                        "link",
-                        "commit_link",
-                        "author_link",
-                    )
-                },
-                number=int(pull.get("number") or 0),
-            )
+def _fill_refs(target: Message, record: ProwJobRecord) -> None:
+    """The ProwJob's refs into the message: the parsed refs (always cached), plus the clone
+    options when the cached object still carries its spec (the CRD calls work_dir `workdir`)."""
+    refs = record.refs
+    if refs is None:
+        return
+    for field in ("org", "repo", "repo_link", "base_ref", "base_sha", "base_link", "path_alias"):
+        setattr(target, field, getattr(refs, field))
+    for pull in refs.pulls:
+        target.pulls.add(number=pull.number, **{key: getattr(pull, key) for key in _PULL_FIELDS})
+    raw = (record.raw.get("spec") or {}).get("refs")
+    if isinstance(raw, Mapping):
+        target.clone_uri = str(raw.get("clone_uri") or "")
+        target.work_dir = bool(raw.get("workdir"))
+        target.skip_submodules = bool(raw.get("skip_submodules"))
+        target.skip_fetch_head = bool(raw.get("skip_fetch_head"))
+        target.clone_depth = int(raw.get("clone_depth") or 0)
 
 
 def _bulk_matches(req: Message, record: ProwJobRecord, current: ProwJobState) -> bool:

@@ -42,10 +42,7 @@ class ProwServicer:
         peer = context.peer() or ""
         # "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" → the address alone.
         host = peer.split(":", 1)[1].rsplit(":", 1)[0].strip("[]") if ":" in peer else None
-        metadata = [
-            (key.encode("latin-1"), value.encode("latin-1") if isinstance(value, str) else value)
-            for key, value in (context.invocation_metadata() or ())
-        ]
+        metadata = context.invocation_metadata() or ()
         try:
             return self._authenticator.authenticate_request(RequestInfo.of(host, metadata))
         except Unauthenticated as exc:
