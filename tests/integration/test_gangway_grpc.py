@@ -98,6 +98,14 @@ async def test_create_watch_get_list_and_bulk_change(channel: grpc.aio.Channel) 
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await prow.GetJobExecution(pb.GetJobExecutionRequest(id="no-such-id"))
     assert failed.value.code() is grpc.StatusCode.NOT_FOUND
+    change = pb.JobStatusChange(current=pb.PENDING, desired=pb.ABORTED)
+    for field in ("started_after", "started_before"):
+        bad = pb.BulkJobStatusChangeRequest(job_status_change=change)
+        getattr(bad, field).seconds = 10**12  # past year 9999: Timestamp.CheckValid fails
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await prow.BulkJobStatusChange(bad)
+        assert failed.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert failed.value.details() == f"{field} field is invalid"
 
 
 async def test_health_and_reflection(channel: grpc.aio.Channel) -> None:
@@ -135,5 +143,23 @@ async def test_with_token_auth_calls_need_the_bearer_metadata(tmp_path: Path) ->
         created = await prow.CreateJobExecution(
             request, metadata=(("authorization", f"Bearer {TOKEN}"),)
         )
+        obj = await gw.app.state.gateway.store.get(created.id)
+        assert obj["metadata"]["annotations"]["prow-graphql.prow.k8s.io/triggered-by"] == "alice"
+
+
+async def test_with_proxy_auth_the_trusted_peer_names_the_caller() -> None:
+    port = free_port()
+    settings = example_settings(
+        "--grpc-port", str(port), "--auth", "proxy", "--trusted-proxies", "127.0.0.1/32"
+    )
+    async with serve(settings) as gw, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+        await wait_ready(gw)
+        prow: Any = stubs.ProwStub(ch)
+        request = pb.CreateJobExecutionRequest(job_name=PERIODIC, job_execution_type=pb.PERIODIC)
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await prow.CreateJobExecution(request)
+        assert failed.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        headers = (("x-forwarded-user", "alice"), ("x-forwarded-groups", "github-org:example-org"))
+        created = await prow.CreateJobExecution(request, metadata=headers)
         obj = await gw.app.state.gateway.store.get(created.id)
         assert obj["metadata"]["annotations"]["prow-graphql.prow.k8s.io/triggered-by"] == "alice"

@@ -342,7 +342,8 @@ def tenant_settings(tmp_path: Path) -> Any:
         f"  - {{user: carol, token: {TOKEN_CAROL}, groups: ['github-org:example-org']}}\n"
     )
     return example_settings(
-        "--config-path", str(config), "--auth", "token", "--token-file", str(tokens)
+        "--config-path", str(config), "--auth", "token", "--token-file", str(tokens),
+        "--enable-abort", "--sim-pending-after", "60",
     )  # fmt: skip
 
 
@@ -377,6 +378,20 @@ async def test_with_auth_every_route_needs_a_token_and_tenants_decide(tmp_path: 
         assert obj["metadata"]["annotations"]["prow-graphql.prow.k8s.io/triggered-by"] == "alice"
         listed = await client.get("/v1/executions", headers=auth(TOKEN_CAROL))
         assert [e["id"] for e in listed.json()["job_execution"]] == [obj["metadata"]["name"]]
+
+        # Bulk: bob's client may not touch GlobalDefaultID jobs (skipped); carol is no client.
+        bulk = {"job_status_change": {"current": "TRIGGERED", "desired": "ABORTED"}}
+        response = await client.post("/v1/bulk-job-status-update", json=bulk,
+                                     headers=auth(TOKEN_CAROL))  # fmt: skip
+        assert response.status_code == 400 and "could not find allowed client" in response.text
+        response = await client.post("/v1/bulk-job-status-update", json=bulk,
+                                     headers=auth(TOKEN_BOB))  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert [o["status"]["state"] for o in await stored(gw)] == ["triggered"]
+        response = await client.post("/v1/bulk-job-status-update", json=bulk,
+                                     headers=auth(TOKEN_ALICE))  # fmt: skip
+        assert response.status_code == 200, response.text
+        assert [o["status"]["state"] for o in await stored(gw)] == ["aborted"]
 
 
 async def test_proxy_auth_accepts_only_json_bodies() -> None:
