@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from prow_graphql.gangway import codegen
+from tests.conftest import kube_gateway
 from tests.harness import example_settings, free_socket, serve, wait_ready
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -163,3 +164,25 @@ async def test_with_proxy_auth_the_trusted_peer_names_the_caller() -> None:
         created = await prow.CreateJobExecution(request, metadata=headers)
         obj = await gw.app.state.gateway.store.get(created.id)
         assert obj["metadata"]["annotations"]["prow-graphql.prow.k8s.io/triggered-by"] == "alice"
+
+
+async def test_on_the_kube_backend_create_watch_get_and_bulk(tmp_path: Path) -> None:
+    port = free_port()
+    async with (
+        kube_gateway(tmp_path, "--grpc-port", str(port), "--enable-abort") as gw,
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch,
+    ):
+        await wait_ready(gw)
+        prow: Any = stubs.ProwStub(ch)
+        request = pb.CreateJobExecutionRequest(job_name=PERIODIC, job_execution_type=pb.PERIODIC)
+        created = await prow.CreateJobExecution(request)
+        got = await prow.GetJobExecution(pb.GetJobExecutionRequest(id=created.id))
+        assert got.id == created.id  # from the cache, or from the API server if not there yet
+        watched = [e async for e in prow.WatchJobExecution(pb.GetJobExecutionRequest(id=got.id))]
+        assert watched[-1].job_status in (pb.SUCCESS, pb.FAILURE) and watched[-1].build_id
+        listed = await prow.ListJobExecutions(pb.ListJobExecutionsRequest(job_name=PERIODIC))
+        assert [e.id for e in listed.job_execution] == [created.id]
+        change = pb.JobStatusChange(current=watched[-1].job_status, desired=pb.ERROR)
+        await prow.BulkJobStatusChange(pb.BulkJobStatusChangeRequest(job_status_change=change))
+        obj = await gw.app.state.gateway.store.get(created.id)
+        assert obj["status"]["state"] == "error"

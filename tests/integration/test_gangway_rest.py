@@ -3,6 +3,7 @@ and OpenShift's published examples, gangway's validation errors, auth on and off
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -289,7 +290,7 @@ async def test_bulk_status_change_aborts_matching_triggered_jobs() -> None:
         for _ in range(100):  # the informer must have seen the new job
             if gw.app.state.gateway.service.get(pre["id"]) is not None:
                 break
-            await sse_pause()
+            await asyncio.sleep(0.02)
         response = await client.post("/v1/bulk-job-status-update", json=body)
         assert response.status_code == 200 and response.json() == {}, response.text
         states = {o["metadata"]["name"]: o["status"]["state"] for o in await stored(gw)}
@@ -303,12 +304,6 @@ async def test_bulk_status_change_aborts_matching_triggered_jobs() -> None:
             assert response.status_code == 400 and response.json()["message"] == message
 
 
-async def sse_pause() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.02)
-
-
 async def test_bulk_status_change_needs_enable_abort(client: httpx.AsyncClient) -> None:
     await client.post("/v1/executions", json={"job_name": PERIODIC, "job_execution_type": 1})
     body = {"job_status_change": {"current": "TRIGGERED", "desired": "ABORTED"}}
@@ -316,7 +311,7 @@ async def test_bulk_status_change_needs_enable_abort(client: httpx.AsyncClient) 
         response = await client.post("/v1/bulk-job-status-update", json=body)
         if response.status_code != 200:
             break
-        await sse_pause()
+        await asyncio.sleep(0.02)
     assert response.status_code == 403 and "--enable-abort" in response.json()["message"]
 
 
