@@ -34,6 +34,7 @@ from strawberry.types.unset import UnsetType
 
 from prow_graphql.config_state import ConfigState
 from prow_graphql.errors import GatewayError, Unauthenticated
+from prow_graphql.gangway.mount import GangwayMount
 from prow_graphql.http_guard import HttpGuard
 from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo, authenticator_for
 from prow_graphql.identity import authorization_from_init_payload as init_authorization
@@ -307,6 +308,7 @@ def create_app(settings: Settings) -> Starlette:
     """Build the ASGI app for `settings`; raises ConfigError if the Prow config is invalid."""
     gateway = Gateway(settings)
     graphql = GatewayGraphQL(gateway)
+    gangway = GangwayMount(gateway)  # Prow's gangway API: /v1 routes, gRPC with --grpc-port
 
     async def healthz(_: Request) -> Response:
         ok = gateway.healthy
@@ -336,8 +338,10 @@ def create_app(settings: Settings) -> Starlette:
             await gateway.stop()
             raise
         try:
+            await gangway.start()
             yield
         finally:
+            await gangway.stop()
             await gateway.stop()
 
     routes: list[BaseRoute] = [
@@ -348,6 +352,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         *rest_routes(gateway),
+        *gangway.routes(),
     ]
     routes.extend(web_routes(settings))
     if settings.metrics_port == settings.port:

@@ -39,6 +39,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     metrics_port: int = 9090
+    # Gangway's gRPC API (prow_graphql.gangway) on its own port; 0: off.
+    grpc_port: int = 0
     namespace: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
@@ -95,6 +97,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--host", default=d.host, help="address to listen on")
     add("--port", type=int, default=d.port, help="HTTP port (GraphQL, REST, probes)")
     add("--metrics-port", type=int, default=d.metrics_port, help="Prometheus port (0: off)")
+    add("--grpc-port", type=int, default=d.grpc_port, help="gangway gRPC API port (0: off)")
     add("--namespace", help="ProwJob namespace (default: prowjob_namespace from config.yaml)")
     add("--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG/~/.kube)")
     add("--context", help="kubeconfig context")
@@ -194,6 +197,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError(f"--job-config-path: {args.job_config_path} does not exist")
     if not 0 < args.port < 65536:
         raise ValueError("--port: must be between 1 and 65535")
+    if not 0 <= args.grpc_port < 65536:
+        raise ValueError("--grpc-port: must be between 0 (off) and 65535")
     if not 0 <= args.metrics_port < 65536:
         raise ValueError("--metrics-port: must be between 0 (off) and 65535")
     if not 0.0 <= args.sim_failure_rate <= 1.0:
@@ -225,6 +230,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         host=args.host,
         port=args.port,
         metrics_port=args.metrics_port,
+        grpc_port=args.grpc_port,
         namespace=args.namespace,
         kubeconfig=args.kubeconfig,
         context=args.context,

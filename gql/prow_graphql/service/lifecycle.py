@@ -61,6 +61,34 @@ class Lifecycle(ServiceCore):
                 continue
         raise NotAbortable(f"ProwJob {name} kept changing; try again")
 
+    async def set_state(
+        self, name: str, current: ProwJobState, desired: ProwJobState, identity: Identity
+    ) -> ProwJobRecord | None:
+        """Gangway's bulk status change for one job: `current` → `desired`, or None if the job
+        is no longer in `current`. Gated and authorized like abort (it is a mass abort)."""
+        if not self.policy.enable_abort:
+            raise PermissionDenied(
+                "changing job states is disabled on this server; start it with --enable-abort"
+            )
+        obj = await self._get_object(name)
+        record = ProwJobRecord.from_object(obj)
+        spec = obj.get("spec") or {}
+        self._authorize(spec.get("rerun_auth_config"), _record_org_repo(record),
+                        record.cluster, identity, record.job, "abort")  # fmt: skip
+        if record.state is not current:
+            return None
+        patch = {
+            "metadata": {"resourceVersion": record.resource_version},
+            "status": {
+                "state": desired.value,
+                "description": f"{identity.display} changed the state to {desired.value}.",
+            },
+        }
+        try:
+            return ProwJobRecord.from_object(await self.store.patch(name, patch))
+        except Conflict:
+            return None  # it changed meanwhile: no longer `current`, as gangway would skip it
+
     async def rerun(self, name: str, mode: RerunMode, identity: Identity) -> TriggerOutcome:
         """Deck's rerun: a new ProwJob from the old spec (ORIGINAL) or from current config."""
         obj = await self._get_object(name)

@@ -35,6 +35,11 @@ class TriggerRequest:
     dry_run: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     idempotency_key: str = ""
+    # The commit of base_ref to test (gangway requires it; Crier and Tide need it to report).
+    base_sha: str = ""
+    # Overlaid on the job's labels and annotations, as gangway's pod_spec_options do.
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,12 @@ class Triggering(ServiceCore):
                 pr = request.pull_request
                 pull = Pull(number=pr.number, sha=pr.sha, author=pr.author)
             refs = new_refs(
-                index.config.github_link_url, request.org, request.repo, request.base_ref, pull=pull
+                index.config.github_link_url,
+                request.org,
+                request.repo,
+                request.base_ref,
+                base_sha=request.base_sha,
+                pull=pull,
             )
         author = author_of(identity, request.author)
         dry_run = request.dry_run or self.policy.dry_run
@@ -63,7 +68,8 @@ class Triggering(ServiceCore):
                 now=self._clock(),
                 name=name,
                 author=author or None,
-                extra_annotations=annotations,
+                extra_labels=request.labels,
+                extra_annotations={**request.annotations, **annotations},
                 env=env,
             )
 
