@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
     GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 from strawberry.types.unset import UnsetType
 
@@ -43,10 +43,11 @@ from prow_graphql.metrics import Metrics
 from prow_graphql.prow import links
 from prow_graphql.rest import rest_routes
 from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.schema.http_view import GraphQLOverHTTP
 from prow_graphql.schema.result_cache import ResultStore
 from prow_graphql.schema.schema import build_schema
 from prow_graphql.schema.sharing import SharedStreams
-from prow_graphql.schema.transport import SharedTransportWSHandler
+from prow_graphql.schema.transport import AnyOperationWSHandler, SharedTransportWSHandler
 from prow_graphql.schema.views import JobViewCache
 from prow_graphql.service import GatewayService, Policy
 from prow_graphql.settings import AuthMode, Backend, Settings
@@ -177,10 +178,11 @@ class Gateway:
         return self.informer is not None and self.informer.synced.is_set()
 
 
-class GatewayGraphQL(GraphQL[GraphQLContext, None]):
-    """Strawberry's ASGI view, with our per-request context."""
+class GatewayGraphQL(GraphQLOverHTTP):
+    """Strawberry's ASGI view (to the GraphQL-over-HTTP spec), with our per-request context."""
 
     graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_ws_handler_class = AnyOperationWSHandler
 
     def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
         s = gateway.settings
@@ -199,6 +201,7 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
                 GRAPHQL_TRANSPORT_WS_PROTOCOL,
                 GRAPHQL_WS_PROTOCOL,
                 GRAPHQL_SSE_PROTOCOL,
+                MULTIPART_SUBSCRIPTION_PROTOCOL,
             ),
             keep_alive=True,
             keep_alive_interval=15,
@@ -345,7 +348,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/", root),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the view, which answers the ones it does not take with a JSON 405.
+        Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         *rest_routes(gateway),
         *gangway.routes(),

@@ -52,5 +52,7 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
 def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare `jobs`' flags on `parser`."""
     _add_common(parser)
-    parser.add_argument("--org", required=True, help="GitHub org")
-    parser.add_argument("--repo", help="only this repository")
+    parser.add_argument(
+        "--org", help="only this GitHub org's jobs (default: every repo's jobs and the periodics)"
+    )
+    parser.add_argument("--repo", help="only this repository (with --org)")

@@ -24,7 +24,14 @@ from prow_graphql.client.errors import (
     ClientError,
     Unreachable,
 )
-from prow_graphql.client.output import FINAL_STATES, Progress, branches, table, yes_no
+from prow_graphql.client.output import (
+    FINAL_STATES,
+    Progress,
+    branches,
+    progress_key,
+    table,
+    yes_no,
+)
 from prow_graphql.client.transport import GatewayClient, JSONObject, graphql_endpoint
 
 # --follow survives a gateway restart: prowJobUpdated starts again from the current state.
@@ -189,13 +196,18 @@ async def follow(
     progress = Progress(out, live=live, width=width)
     ticker = asyncio.create_task(_tick(progress, started)) if live and not json_mode else None
     last = job
+    # The trigger's answer already showed the first state; the subscription starts with it too
+    # (and again after a reconnect), so JSON output skips what it has printed.
+    printed = progress_key(job)
     try:
         for attempt in range(len(RECONNECT_DELAYS) + 1):
             try:
                 async for data in client.subscribe(documents.FOLLOW, {"name": name}):
                     last = data["prowJobUpdated"]
                     if json_mode:
-                        _print_json(out, {"prowJob": last})
+                        if progress_key(last) != printed:
+                            printed = progress_key(last)
+                            _print_json(out, {"prowJob": last})
                     else:
                         progress.update(last, time.monotonic() - started)
                 break
@@ -236,40 +248,52 @@ async def _tick(progress: Progress, started: float) -> None:
 
 
 async def list_jobs(
-    connection: Connection, org: str, repo: str | None, out: TextIO, err: TextIO
+    connection: Connection, org: str | None, repo: str | None, out: TextIO, err: TextIO
 ) -> int:
-    """Print the configured presubmits and postsubmits of an org (or one repo)."""
+    """Print the configured jobs: every repo's and the periodics, or those of an org (or repo)."""
+    if repo and not org:
+        err.write("prow-graphql jobs: error: --repo needs --org\n")
+        return EXIT_USAGE
     async with _client(connection) as client:
-        if repo:
+        if org and repo:
             data = await client.execute(documents.REPO_JOBS, {"org": org, "repo": repo})
             repos = [data["repo"]] if data["repo"] else []
+            periodics: list[JSONObject] = []
         else:
             data = await client.execute(documents.ALL_JOBS)
-            repos = [r for r in data["repos"] if r["org"] == org]
-    if not repos:
-        err.write(f"prow-graphql: no jobs configured for {org}/{repo or '*'}\n")
-        return EXIT_FAILED
+            repos = [r for r in data["repos"] if org is None or r["org"] == org]
+            periodics = [] if org else data["periodics"]
     jobs = [
         {"org": r["org"], "repo": r["repo"], **job}
-        for r in sorted(repos, key=lambda r: r["repo"])
+        for r in sorted(repos, key=lambda r: (r["org"], r["repo"]))
         for kind in ("presubmits", "postsubmits")
         for job in sorted(r[kind], key=lambda j: j["name"])
     ]
+    jobs += sorted(periodics, key=lambda j: j["name"])
+    if not jobs:
+        err.write(f"prow-graphql: no jobs configured for {org or '*'}/{repo or '*'}\n")
+        return EXIT_FAILED
     if connection.json:
         out.write(json.dumps(jobs, indent=2) + "\n")
         return EXIT_OK
     rows = [
         [
-            f"{j['org']}/{j['repo']}",
+            f"{j['org']}/{j['repo']}" if j.get("repo") else "-",
             j["name"],
             j["type"].lower(),
-            branches(j),
+            branches(j) if j["type"] != "PERIODIC" else _schedule(j),
             yes_no(j["alwaysRun"]),
             yes_no(j["optional"]),
+            j.get("runIfChanged") or "-",
             j["context"] or "",
         ]
         for j in jobs
     ]
-    headers = ["REPO", "NAME", "TYPE", "BRANCHES", "ALWAYS_RUN", "OPTIONAL", "CONTEXT"]
-    out.write(table(headers, rows) + "\n")
+    headers = ["REPO", "NAME", "TYPE", "BRANCHES", "ALWAYS_RUN", "OPTIONAL", "RUN_IF_CHANGED"]
+    out.write(table([*headers, "CONTEXT"], rows) + "\n")
     return EXIT_OK
+
+
+def _schedule(job: Mapping[str, Any]) -> str:
+    """A periodic's cron or interval where other jobs show their branches."""
+    return str(job.get("cron") or job.get("interval") or job.get("minimumInterval") or "-")

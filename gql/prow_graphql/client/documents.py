@@ -44,6 +44,7 @@ fragment RepoJobs on Repo {
 }
 fragment JobFields on JobDefinition {
   name type branches skipBranches alwaysRun optional runIfChanged context
+  cron interval minimumInterval
 }
 """
 
@@ -60,6 +61,7 @@ ALL_JOBS = (
     """
 query AllJobs {
   repos { ...RepoJobs }
+  periodics { org repo ...JobFields }
 }
 """
     + _JOB_DEFINITION_FIELDS

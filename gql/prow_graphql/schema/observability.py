@@ -25,7 +25,10 @@ class OperationMetrics(SchemaExtension):
         metrics = getattr(ctx.context, "metrics", None)
         if metrics is None:
             return
-        op_type = ctx.operation_type.value if ctx.operation_type is not None else "unknown"
+        try:
+            op_type = ctx.operation_type.value
+        except RuntimeError:  # the document did not parse, or names no such operation
+            op_type = "unknown"
         metrics.observe_request(
             op_type, ctx.operation_name, _outcome(ctx), time.perf_counter() - started
         )
@@ -77,3 +80,14 @@ class MaskUnexpectedErrors(MaskErrors):
             extra={"request_id": request_id},
         )
         return True
+
+
+def log_errors(errors: list[GraphQLError], request_id: str = "") -> None:
+    """Log a result's errors: a client's mistakes (bad documents, variables, inputs) at INFO,
+    without a traceback, and everything else at ERROR with one (Strawberry logs all at ERROR)."""
+    for error in errors:
+        original = error.original_error
+        if original is None or isinstance(original, UserError):
+            log.info("client error (request %s): %s", request_id or "-", error.message)
+        else:
+            log.error("%s (request %s)", error.message, request_id or "-", exc_info=original)

@@ -8,21 +8,23 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from prow_graphql.metrics import Metrics
 from prow_graphql.schema.mutation import Mutation
-from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics
+from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics, log_errors
+from prow_graphql.schema.parsing import SafeParserCache
 from prow_graphql.schema.query import Query
 from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
 from prow_graphql.schema.sharing import SharedStreams, is_subscription, share_key
@@ -66,6 +68,12 @@ class GatewaySchema(strawberry.Schema):
             return _counted(source, metrics)
         return source
 
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context = execution_context.context if execution_context is not None else None
+        log_errors(errors, getattr(context, "request_id", ""))
+
     async def stream_unshared(self, *args: Any, **kwargs: Any) -> Any:
         """Strawberry's own execution, for the one stream a shared subscription runs."""
         return await strawberry.Schema.stream(self, *args, **kwargs)
@@ -96,7 +104,7 @@ def build_schema(
         functools.partial(QueryDepthLimiter, max_depth=max_depth),
         functools.partial(MaxAliasesLimiter, max_alias_count=max_aliases),
         functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
-        functools.partial(ParserCache, maxsize=256),
+        functools.partial(SafeParserCache, maxsize=256),
         functools.partial(ValidationCache, maxsize=256),
     ]
     if not introspection:

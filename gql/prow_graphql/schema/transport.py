@@ -1,4 +1,5 @@
-"""graphql-transport-ws with shared subscriptions sent from one loop (see sharing.py).
+"""WebSocket protocol handlers: graphql-transport-ws with shared subscriptions sent from one
+loop (see sharing.py), and legacy graphql-ws that runs every kind of operation.
 
 A shareable operation does not get its own result stream: it becomes a direct follower of the
 shared execution, whose pump sends each `next` frame (encoded once, see FrameCache) to every
@@ -10,11 +11,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import PreExecutionError
 
 from prow_graphql.schema.sharing import share_key
@@ -22,6 +25,13 @@ from prow_graphql.schema.sharing import share_key
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     """Strawberry's graphql-transport-ws handler; shareable operations join shared streams."""
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # Strawberry closes the whole socket (4400) on a syntax error or an unknown operation
+        # name, taking the client's other subscriptions with it; the protocol's `error` message
+        # exists for errors raised before execution, so every such error gets one.
+        return None
 
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         shared = getattr(self.schema, "shared", None)
@@ -68,3 +78,31 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             raise
         finally:
             shared.detach(key, stream, follower)
+
+
+class AnyOperationWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    """The legacy graphql-ws protocol (subscriptions-transport-ws), for queries and mutations too.
+
+    Its `start` message may carry any operation (Python's `gql` sends its schema introspection and
+    queries that way), but Strawberry's handler runs only subscriptions. It asks its schema to
+    `subscribe`, so the handler is given a schema whose `subscribe` streams any operation: a
+    query or mutation yields one result, then `complete`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = _AnyOperation(self.schema)  # type: ignore[assignment]
+
+
+class _AnyOperation:
+    """A schema whose `subscribe` is `stream` without the subscriptions-only restriction."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        # `stream` takes `subscribe`'s arguments, and with no allowed_operation_types runs any.
+        return await self._schema.stream(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)

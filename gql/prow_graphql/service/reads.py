@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from prow_graphql.errors import InvalidInput, ProwJobNotFound
-from prow_graphql.informer import Change, Informer
+from prow_graphql.errors import BackendError, InvalidInput, ObjectNotFound, ProwJobNotFound
+from prow_graphql.informer import Change, ChangeKind, Informer
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.service.core import ServiceCore
 from prow_graphql.service.models import ProwJobFilter, ProwJobPage
@@ -50,22 +50,24 @@ class Reads(ServiceCore):
     async def follow(self, name: str) -> AsyncIterator[ProwJobRecord]:
         """The job's current state, then each visible change; ends after a final state.
 
-        A job the watch has not delivered yet (just created elsewhere) is waited for up to
-        `follow_wait` seconds before ProwJobNotFound.
+        A job missing from the cache is looked up with one GET: absent there too, it is
+        ProwJobNotFound at once; present (just created, the watch not there yet), its state
+        comes from the GET and the watch follows. Only when the API server cannot answer is
+        the watch waited for, up to `follow_wait` seconds.
         """
         await self.informer.synced.wait()
         last: tuple[Any, ...] | None = None
         async with self.informer.subscribe(name=name) as changes:
+            pending: list[Change] = []
             if self.informer.get(name) is None:
-                first = await _next_change(changes, self._follow_wait)
-                if first is None:
-                    raise ProwJobNotFound(
-                        f"no ProwJob named {name!r} in namespace {self.namespace!r}; "
-                        "check the name (it is the ProwJob's metadata.name, a UUID)"
-                    )
-                pending: list[Change] = [first]
-            else:
-                pending = []
+                found = await self._look_up(name)
+                if found is not None:
+                    pending.append(Change(ChangeKind.ADDED, found))
+                else:
+                    first = await _next_change(changes, self._follow_wait)
+                    if first is None:
+                        raise self._not_found(name)
+                    pending.append(first)
             while True:
                 change = pending.pop() if pending else await anext(changes)
                 if change.kind.value == "DELETED":
@@ -77,6 +79,22 @@ class Reads(ServiceCore):
                     yield record
                 if record.is_final:
                     return
+
+    async def _look_up(self, name: str) -> ProwJobRecord | None:
+        """The job as the API server has it; ProwJobNotFound when it has none."""
+        try:
+            obj = await self.store.get(name)
+        except ObjectNotFound as exc:
+            raise self._not_found(name) from exc
+        except BackendError:
+            return None  # cannot tell: let the watch show it, within follow_wait
+        return ProwJobRecord.from_object(obj)
+
+    def _not_found(self, name: str) -> ProwJobNotFound:
+        return ProwJobNotFound(
+            f"no ProwJob named {name!r} in namespace {self.namespace!r}; "
+            "check the name (it is the ProwJob's metadata.name, a UUID)"
+        )
 
     def events(self, job_filter: ProwJobFilter, *, snapshot: bool) -> AsyncIterator[Change]:
         """Every change of a matching ProwJob (optionally the current ones first)."""
