@@ -368,7 +368,9 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         *rest_routes(gateway),
     ]
-    routes.extend(web_routes(settings))
+    routes.extend(
+        web_routes(settings, lambda: links.deck_url_default(gateway.config.index.config.plank))
+    )
     if settings.metrics_port == settings.port:
         routes.append(Route("/metrics", metrics))
     middleware = [
