@@ -1,10 +1,11 @@
 """What the dashboard pages need to know about the server: its auth mode, and whether Deck and
 Spyglass links lead anywhere.
 
-Links are shown only for a real Deck: `--deck-url`, or (on the kube backend) the base of Prow's
-`job_url_prefix_config`; never for the embedded backend's simulated Prow without --deck-url, and
-never for a host of the names reserved for examples (RFC 2606 / RFC 6761: example.com,
-*.example, *.invalid, *.test, *.localhost), which cannot be anyone's Deck.
+Spyglass links (status.url) are shown only when Prow's `job_url_prefix_config` has a real base
+and a real Prow wrote them (kube backend: the embedded backend's simulated runs exist in no
+Spyglass); Deck links (statusLink, logLink) only for a real `--deck-url`, else the same base as
+Spyglass. A host of the names reserved for examples (RFC 2606 / RFC 6761: example.com, *.example,
+*.invalid, *.test, *.localhost) is never real: such links could only lead nowhere.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ class PageSettings:
     """Values the page templates hand to the scripts."""
 
     auth: str
-    links: bool
+    deck_links: bool
+    spyglass_links: bool
 
 
 def is_real_base(url: str | None) -> bool:
@@ -39,10 +41,8 @@ def is_real_base(url: str | None) -> bool:
     return host.rpartition(".")[2] not in _RESERVED_TLDS
 
 
-def page_settings(settings: Settings, config_deck_url: str | None) -> PageSettings:
-    """PageSettings from the flags and the Deck base found in Prow's config (if any)."""
-    if settings.deck_url:
-        links = is_real_base(settings.deck_url)
-    else:
-        links = settings.backend is Backend.KUBE and is_real_base(config_deck_url)
-    return PageSettings(auth=settings.auth.value, links=links)
+def page_settings(settings: Settings, config_base: str | None) -> PageSettings:
+    """PageSettings from the flags and the base of `job_url_prefix_config` (if any)."""
+    spyglass = settings.backend is Backend.KUBE and is_real_base(config_base)
+    deck = is_real_base(settings.deck_url) if settings.deck_url else spyglass
+    return PageSettings(auth=settings.auth.value, deck_links=deck, spyglass_links=spyglass)

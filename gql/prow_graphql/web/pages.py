@@ -53,7 +53,8 @@ def dashboard_response(
         "base": base,
         "endpoint": f"{base}/graphql",
         "auth": page.auth,
-        "links": "on" if page.links else "off",
+        "deck": "on" if page.deck_links else "off",
+        "spyglass": "on" if page.spyglass_links else "off",
     }
     if job is None:
         body = _render("dashboard.html", **values)

@@ -5,8 +5,9 @@
 const body = document.body.dataset;
 export const ENDPOINT = new URL(body.endpoint, location.href);
 export const BASE = body.base; // the app's root path ("" or e.g. "/prow-graphql")
-// Deck/Spyglass links only when the gateway has a real Deck to point at (see web/pages.py).
-export const LINKS = body.links === "on";
+// Deck and Spyglass links only where they lead somewhere real (see web/links.py).
+const DECK = body.deck === "on";
+const SPYGLASS = body.spyglass === "on";
 const AUTH = body.auth; // "none", "token" or "proxy"
 
 // --- the token (--auth token): asked once per tab, kept in sessionStorage ----------------------
@@ -172,9 +173,9 @@ export function link(href, text) {
   return href ? el("a", { href }, text) : "";
 }
 
-/** Spyglass (status.url) or Deck's log page, only when links are on. */
+/** Spyglass (status.url), else Deck's log page; null when neither leads anywhere. */
 export function logHref(job) {
-  return LINKS ? job.url || job.logLink : null;
+  return (SPYGLASS && job.url) || (DECK && job.logLink) || null;
 }
 
 export function jobHref(name) {

@@ -2,7 +2,7 @@
 // table (jobRuns + prowJobEvents, live), and the live output of one run (prowJobLog).
 import {
   badge, duration, el, keepAlive, link, logHref, query, seconds, setStatus, subscribe,
-  AuthError, LINKS,
+  AuthError,
 } from "./common.js";
 
 const JOB = document.body.dataset.job;
@@ -106,6 +106,10 @@ function render() {
   );
   document.getElementById("loading").hidden = true;
   document.getElementById("empty").hidden = runs.size > 0;
+  if (selected) {
+    const title = `Output of ${selected.buildId ? `build ${selected.buildId}` : "the newest run"}`;
+    document.getElementById("log-title").textContent = title;
+  }
 }
 
 // --- the live log of one run --------------------------------------------------------------------
@@ -116,15 +120,15 @@ function select(run) {
   closeLog?.();
   const pane = document.getElementById("log");
   pane.replaceChildren();
-  document.getElementById("log-title").textContent = `Output of build ${run.buildId || "(not started)"}`;
-  const note = (text, url) =>
-    pane.append(el("div", { className: "notice" }, text, " ", LINKS ? link(url, "stored logs") : ""));
+  // The stored logs of this run, where a real Spyglass or Deck has them.
+  const note = (text) =>
+    pane.append(el("div", { className: "notice" }, text, " ", link(logHref(run), "stored logs")));
   closeLog = subscribe(LOG, { name: run.name }, {
     onNext(data) {
       const event = data.prowJobLog;
       const atBottom = pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 4;
       if (event.kind === "LINES") pane.append(event.lines.join("\n") + "\n");
-      else note(event.message, event.storedLogUrl);
+      else note(event.message);
       if (atBottom) pane.scrollTop = pane.scrollHeight;
     },
     onComplete() { closeLog = null; },
