@@ -16,7 +16,7 @@ const LOAD = `query Job($job: String!, $first: Int!) {
   jobStats(job: $job) {
     __typename ... on Error { message }
     ... on JobStats { runs running passRate p50DurationSeconds p90DurationSeconds
-                      lastFailure { name buildId url logLink } }
+                      lastFailure { name buildId startTime url logLink } }
   }
 }`;
 const EVENTS = `subscription Runs($filter: ProwJobFilter) {
@@ -73,9 +73,16 @@ function statTile(label, value, id) {
   return el("div", { className: "tile", id }, el("span", { className: "label" }, label), el("b", {}, value));
 }
 
+function started(time) {
+  if (!time) return "";
+  const date = new Date(time);
+  const today = date.toDateString() === new Date().toDateString();
+  return today ? date.toLocaleTimeString() : date.toLocaleDateString();
+}
+
 function lastFailure(failure) {
   if (!failure) return "none";
-  const text = `build ${failure.buildId}`;
+  const text = started(failure.startTime) || "unknown";
   return logHref(failure) ? link(logHref(failure), text) : text;
 }
 
@@ -95,7 +102,7 @@ function render() {
     ...list.map((run) => {
       const tr = el("tr", { dataset: { name: run.name }, className: run === selected ? "selected" : "" },
         el("td", { className: `state ${run.state.toLowerCase()}` }, badge(run.state)),
-        el("td", { "data-label": "Started" }, run.startTime ? new Date(run.startTime).toLocaleString() : ""),
+        el("td", { "data-label": "Started" }, started(run.startTime)),
         el("td", { "data-label": "Duration" }, duration(seconds(run))),
         el("td", { "data-label": "Build" }, run.buildId || ""),
         el("td", { "data-label": "Logs" }, link(logHref(run), "logs")),
