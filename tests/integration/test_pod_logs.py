@@ -175,3 +175,22 @@ async def test_a_pending_job_reads_the_log_while_it_runs(kube: RunningGateway) -
         assert kube.api.objects[name]["status"]["state"] == "pending"  # type: ignore[attr-defined]
         pods.end(POD_NAMESPACE, name, "test")
         await ws.collect(op)
+
+
+async def test_without_a_build_cluster_kubeconfig_live_logs_are_off(tmp_path: Path) -> None:
+    from tests.fakekube import FakeKubeServer
+
+    async with FakeKubeServer() as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        async with serve(example_settings("--kubeconfig", str(kubeconfig), backend="kube")) as gw:
+            await wait_ready(gw)
+            name = str(uuid.uuid4())
+            obj = _pending_job(name)
+            api.create_object(obj)
+            api.set_status(name, obj["status"])
+            async with TransportWSClient.connect(gw.ws_url) as ws:
+                received = await ws.collect(await ws.subscribe(LOG, {"name": name}))
+    (event,) = events(received)
+    assert event["kind"] == "UNAVAILABLE" and "--build-cluster-kubeconfig" in event["message"]
+    assert event["storedLogUrl"].endswith(name)
+    assert not [r for r in api.requests if r.path.endswith("/log")]

@@ -76,7 +76,8 @@ class Logs(Reads):
         if record is None:
             return  # follow() ended without a state: the job was deleted
         if not record.pod_name:
-            yield self._gone(record, f"{name} ended ({record.state}) without a pod")
+            what = f"ended ({record.state})" if record.is_final else "was deleted"
+            yield self._gone(record, f"{name} {what} without a pod")
             return
         if self.pod_logs is None:
             yield LogEvent(
