@@ -166,3 +166,17 @@ async def test_favicon_is_served(page: Page) -> None:
         response = await page.request.get(f"{gw.url}/favicon.ico")
         assert response.status == 200
         assert failed == []
+
+
+async def test_error_and_reconnecting_states(page: Page) -> None:
+    async with running() as gw:
+        await page.goto(f"{gw.url}/dashboard/jobs/no-such-job")
+        status = page.locator("#status")
+        await expect(status).to_have_attribute("data-status", "error")
+        await expect(status).to_contain_text("no job named 'no-such-job'")
+        await expect(page.locator("#loading")).to_be_hidden()
+        await page.goto(f"{gw.url}/dashboard")
+        await live(page)
+    # the gateway is gone: the page says so and keeps retrying
+    await expect(status).to_have_attribute("data-status", "reconnecting")
+    await expect(status).to_contain_text("reconnecting in")
