@@ -134,7 +134,10 @@ class Gateway:
                 complete_after=s.sim_complete_after,
                 failure_rate=s.sim_failure_rate,
                 url_for=self._job_url,
-                log=self._simulated_log(),
+                # the simulated pods write their test logs where prowJobLog reads them
+                log=SimulatedTestLog(self.pod_logs, self.config.index.config.pod_namespace)
+                if isinstance(self.pod_logs, MemoryPodLogs)
+                else None,
             )
             self._tasks.append(asyncio.create_task(simulator.run(), name="plank-simulator"))
         if s.config_reload_interval > 0:
@@ -163,16 +166,10 @@ class Gateway:
         # Embedded: the simulated plank writes the logs; kube: only with a build-cluster config.
         if self.settings.backend is Backend.MEMORY:
             return MemoryPodLogs()
-        if self.settings.build_cluster_kubeconfig is None:
-            return None
         from prow_graphql.store.kube_logs import KubePodLogs
 
-        return KubePodLogs(self.settings.build_cluster_kubeconfig)
-
-    def _simulated_log(self) -> SimulatedTestLog | None:
-        if not isinstance(self.pod_logs, MemoryPodLogs):
-            return None
-        return SimulatedTestLog(self.pod_logs, self.config.index.config.pod_namespace)
+        path = self.settings.build_cluster_kubeconfig
+        return KubePodLogs(path) if path else None
 
     def _job_url(self, obj: ProwJobObject, build_id: str) -> str:
         return links.job_url(obj, build_id, self.config.index.config.plank)
