@@ -21,6 +21,10 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 
 def _render(template: str, **values: str) -> str:
     text = (TEMPLATES_DIR / template).read_text(encoding="utf-8")
+    if "$status_and_login" in text:
+        # Markup both dashboard pages share (status line, GraphiQL link, token prompt).
+        shared = (TEMPLATES_DIR / "status-and-login.html").read_text(encoding="utf-8").strip()
+        text = text.replace("$status_and_login", shared)
     return Template(text).substitute({k: html.escape(v) for k, v in values.items()})
 
 
