@@ -39,6 +39,8 @@ class FakePodLogs:
 
     def __init__(self) -> None:
         self._pods: dict[tuple[str, str], dict[str, _Container]] = {}
+        self.open_streams = 0
+        """Log responses being streamed right now."""
 
     def _container(self, namespace: str, pod: str, container: str) -> _Container:
         containers = self._pods.setdefault((namespace, pod), {})
@@ -98,6 +100,7 @@ class FakePodLogs:
         follow = query.get("follow", "") in ("1", "t", "T", "true", "TRUE", "True")
         disconnected = asyncio.create_task(_disconnect(receive))
         sent = 0
+        self.open_streams += 1
         try:
             while True:
                 changed = c.changed
@@ -114,6 +117,7 @@ class FakePodLogs:
                     return
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            self.open_streams -= 1
             disconnected.cancel()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -194,3 +195,15 @@ async def test_without_a_build_cluster_kubeconfig_live_logs_are_off(tmp_path: Pa
     assert event["kind"] == "UNAVAILABLE" and "--build-cluster-kubeconfig" in event["message"]
     assert event["storedLogUrl"].endswith(name)
     assert not [r for r in api.requests if r.path.endswith("/log")]
+
+
+async def test_unsubscribing_closes_the_build_cluster_stream(kube: RunningGateway) -> None:
+    api = kube.api  # type: ignore[attr-defined]
+    name = await _create(kube, _pending_job(str(uuid.uuid4())))
+    api.pod_logs.write(POD_NAMESPACE, name, "test", "running")
+    async with TransportWSClient.connect(kube.ws_url) as ws:
+        op = await ws.subscribe(LOG, {"name": name})
+        assert (await ws.receive())["payload"]["data"]["prowJobLog"]["lines"] == ["running"]
+        assert api.pod_logs.open_streams == 1
+        await ws.ws.send(json.dumps({"id": op, "type": "complete"}))
+        await api.wait_for(lambda: api.pod_logs.open_streams == 0)

@@ -9,8 +9,9 @@ twice. Ends when the container ends, or says that the pod is gone and where the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from prow_graphql.errors import BackendError, InvalidInput, ObjectNotFound
@@ -86,26 +87,28 @@ class Logs(Reads):
                 stored_log_url=self.stored_log_url(record),
             )
             return
-        async for event in self._stream(self.pod_logs, record, container):
-            yield event
+        # Closed explicitly so that an unsubscribe closes the build cluster's stream at once.
+        async with contextlib.aclosing(self._stream(self.pod_logs, record, container)) as events:
+            async for event in events:
+                yield event
 
     async def _stream(
         self, source: PodLogSource, record: ProwJobRecord, container: str
-    ) -> AsyncIterator[LogEvent]:
+    ) -> AsyncGenerator[LogEvent, None]:
         cluster = record.cluster or "default"
         sent, delay, gone, failures, waiting_said = 0, _RETRY_FIRST, 0, 0, False
         while True:
             seen = 0
+            stream = source.stream(cluster, self.pod_namespace, record.pod_name, container)
             try:
-                async for batch in source.stream(
-                    cluster, self.pod_namespace, record.pod_name, container
-                ):
-                    fresh = batch[max(0, sent - seen) :]
-                    seen += len(batch)
-                    if fresh:
-                        sent += len(fresh)
-                        delay = _RETRY_FIRST
-                        yield LogEvent(LogEventKind.LINES, lines=tuple(fresh))
+                async with contextlib.aclosing(stream) as batches:
+                    async for batch in batches:
+                        fresh = batch[max(0, sent - seen) :]
+                        seen += len(batch)
+                        if fresh:
+                            sent += len(fresh)
+                            delay = _RETRY_FIRST
+                            yield LogEvent(LogEventKind.LINES, lines=tuple(fresh))
                 current = self.get(record.name) or record
                 yield LogEvent(
                     LogEventKind.ENDED,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -64,7 +64,7 @@ class KubePodLogs:
 
     async def stream(
         self, cluster: str, namespace: str, pod: str, container: str
-    ) -> AsyncIterator[list[str]]:
+    ) -> AsyncGenerator[list[str], None]:
         """Batches of complete lines as the API server sends them, until the stream ends."""
         api = await self._api(cluster)
         what = f"log of container {container!r} of pod {namespace}/{pod} in cluster {cluster!r}"

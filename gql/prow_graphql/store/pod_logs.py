@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,7 @@ class PodLogSource(Protocol):
 
     def stream(
         self, cluster: str, namespace: str, pod: str, container: str
-    ) -> AsyncIterator[list[str]]:
+    ) -> AsyncGenerator[list[str], None]:
         """Batches of complete lines (without newlines) until the container ends."""
         ...
 
@@ -93,7 +93,7 @@ class MemoryPodLogs:
 
     async def stream(
         self, cluster: str, namespace: str, pod: str, container: str
-    ) -> AsyncIterator[list[str]]:
+    ) -> AsyncGenerator[list[str], None]:
         """The log so far, then new lines as written, until the container ends."""
         log = self._logs.get((namespace, pod, container))
         if log is None:
