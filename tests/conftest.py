@@ -19,6 +19,7 @@ async def kube_gateway(tmp_path: Path, *extra: str) -> AsyncIterator[RunningGate
     from prow_graphql.prow.links import job_url
     from prow_graphql.prow.loader import ConfigLoader
     from prow_graphql.store.kube import connect
+    from prow_graphql.store.sim_log import SimulatedTestLog
     from prow_graphql.store.simulator import PlankSimulator
     from tests.fakekube import FakeKubeServer
 
@@ -26,6 +27,8 @@ async def kube_gateway(tmp_path: Path, *extra: str) -> AsyncIterator[RunningGate
     namespace = index.config.prowjob_namespace
     async with FakeKubeServer() as api:
         kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        # The build cluster is the same fake server, under Prow's default cluster alias.
+        build_clusters = api.write_kubeconfig(tmp_path / "build-clusters", context="default")
         # The simulator plays plank: a separate API client, as a real controller would be.
         plank_store = await connect(str(kubeconfig), None, namespace)
         simulator = PlankSimulator(
@@ -33,12 +36,20 @@ async def kube_gateway(tmp_path: Path, *extra: str) -> AsyncIterator[RunningGate
             pending_after=0.05,
             complete_after=0.1,
             url_for=lambda obj, build_id: job_url(obj, build_id, index.config.plank),
+            log=SimulatedTestLog(api.pod_logs, index.config.pod_namespace),
         )
         import asyncio
 
         sim_task = asyncio.create_task(simulator.run())
         try:
-            settings = example_settings("--kubeconfig", str(kubeconfig), *extra, backend="kube")
+            settings = example_settings(
+                "--kubeconfig",
+                str(kubeconfig),
+                "--build-cluster-kubeconfig",
+                str(build_clusters),
+                *extra,
+                backend="kube",
+            )
             async with serve(settings) as gateway:
                 gateway.api = api  # type: ignore[attr-defined]
                 yield gateway

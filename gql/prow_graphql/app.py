@@ -52,6 +52,8 @@ from prow_graphql.schema.views import JobViewCache
 from prow_graphql.service import GatewayService, Policy
 from prow_graphql.settings import AuthMode, Backend, Settings
 from prow_graphql.store.base import ProwJobObject, ProwJobStore
+from prow_graphql.store.pod_logs import MemoryPodLogs, PodLogSource
+from prow_graphql.store.sim_log import SimulatedTestLog
 from prow_graphql.web import graphiql_response, web_routes
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Gateway:
         self.shared_streams = SharedStreams()
         self.store: ProwJobStore | None = None
         self.informer: Informer | None = None
+        self.pod_logs: PodLogSource | None = None
         self._service: GatewayService | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -94,6 +97,7 @@ class Gateway:
         """Connect the store, start the informer (and the simulator on the memory backend)."""
         s = self.settings
         self.store = await self._open_store()
+        self.pod_logs = self._open_pod_logs()
         self.informer = Informer(
             self.store,
             watch_timeout_seconds=s.watch_timeout_seconds,
@@ -113,6 +117,7 @@ class Gateway:
             ),
             metrics=self.metrics,
             follow_wait=s.follow_wait,
+            pod_logs=self.pod_logs,
         )
         informer = self.informer
         self.metrics.bind(
@@ -131,6 +136,10 @@ class Gateway:
                 complete_after=s.sim_complete_after,
                 failure_rate=s.sim_failure_rate,
                 url_for=self._job_url,
+                # the simulated pods write their test logs where prowJobLog reads them
+                log=SimulatedTestLog(self.pod_logs, self.config.index.config.pod_namespace)
+                if isinstance(self.pod_logs, MemoryPodLogs)
+                else None,
             )
             self._tasks.append(asyncio.create_task(simulator.run(), name="plank-simulator"))
         if s.config_reload_interval > 0:
@@ -152,6 +161,17 @@ class Gateway:
             await self.informer.stop()
         if self.store is not None:
             await self.store.aclose()
+        if self.pod_logs is not None:
+            await self.pod_logs.aclose()
+
+    def _open_pod_logs(self) -> PodLogSource | None:
+        # Embedded: the simulated plank writes the logs; kube: only with a build-cluster config.
+        if self.settings.backend is Backend.MEMORY:
+            return MemoryPodLogs()
+        from prow_graphql.store.kube_logs import KubePodLogs
+
+        path = self.settings.build_cluster_kubeconfig
+        return KubePodLogs(path) if path else None
 
     def _job_url(self, obj: ProwJobObject, build_id: str) -> str:
         return links.job_url(obj, build_id, self.config.index.config.plank)
@@ -354,7 +374,9 @@ def create_app(settings: Settings) -> Starlette:
         *rest_routes(gateway),
         *gangway.routes(),
     ]
-    routes.extend(web_routes(settings))
+    routes.extend(
+        web_routes(settings, lambda: links.deck_url_default(gateway.config.index.config.plank))
+    )
     if settings.metrics_port == settings.port:
         routes.append(Route("/metrics", metrics))
     middleware = [

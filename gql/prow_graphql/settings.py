@@ -45,6 +45,8 @@ class Settings:
     kubeconfig: str | None = None
     context: str | None = None
     deck_url: str | None = None
+    # Contexts named after Prow's cluster aliases, for live pod logs (prowJobLog).
+    build_cluster_kubeconfig: str | None = None
     dry_run: bool = False
     dev: bool = False
     graphiql: bool = True
@@ -102,6 +104,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG/~/.kube)")
     add("--context", help="kubeconfig context")
     add("--deck-url", help="Deck's base URL for status and log links")
+    add(
+        "--build-cluster-kubeconfig",
+        help="kubeconfig whose contexts are Prow's build cluster aliases (e.g. default): "
+        "prowJobLog follows test pods' logs there (kube backend; needs pods/log get)",
+    )
     add("--dry-run", action="store_true", help="build ProwJobs but never create them")
     add("--dev", action="store_true", help="development mode: unmasked errors, text logs")
     add("--no-graphiql", dest="graphiql", action="store_false", help="do not serve GraphiQL")
@@ -195,6 +202,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         )
     if args.job_config_path is not None and not args.job_config_path.exists():
         raise ValueError(f"--job-config-path: {args.job_config_path} does not exist")
+    if args.build_cluster_kubeconfig and not Path(args.build_cluster_kubeconfig).is_file():
+        raise ValueError(
+            f"--build-cluster-kubeconfig: {args.build_cluster_kubeconfig} is not a file"
+        )
     if not 0 < args.port < 65536:
         raise ValueError("--port: must be between 1 and 65535")
     if not 0 <= args.grpc_port < 65536:
@@ -235,6 +246,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         kubeconfig=args.kubeconfig,
         context=args.context,
         deck_url=args.deck_url.rstrip("/") if args.deck_url else None,
+        build_cluster_kubeconfig=args.build_cluster_kubeconfig,
         dry_run=args.dry_run,
         dev=args.dev,
         graphiql=args.graphiql,

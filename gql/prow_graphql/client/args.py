@@ -47,6 +47,11 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="follow the job until it finishes; exit 0 on success, 1 otherwise",
     )
+    add(
+        "--logs",
+        action="store_true",
+        help="with --follow: print the test container's output as it is written",
+    )
 
 
 def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:

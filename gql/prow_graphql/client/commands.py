@@ -24,6 +24,7 @@ from prow_graphql.client.errors import (
     ClientError,
     Unreachable,
 )
+from prow_graphql.client.logs import finish_logs, start_logs
 from prow_graphql.client.output import (
     FINAL_STATES,
     Progress,
@@ -56,6 +57,7 @@ class TriggerOptions:
     variables: Mapping[str, Any]
     follow: bool
     dry_run: bool
+    logs: bool = False
 
 
 def run(
@@ -106,6 +108,8 @@ def _trigger_options(args: argparse.Namespace, connection: Connection) -> Trigge
         raise ValueError(f"--pr only applies to presubmits, not --type {job_type}")
     if args.pr_sha and args.pr is None:
         raise ValueError("--pr-sha needs --pr")
+    if args.logs and not args.follow:
+        raise ValueError("--logs needs --follow")
     if args.follow and args.dry_run:
         raise ValueError("--follow cannot follow a --dry-run (nothing is created)")
     job_input: dict[str, Any] = {
@@ -125,6 +129,7 @@ def _trigger_options(args: argparse.Namespace, connection: Connection) -> Trigge
         variables={"input": job_input, "withManifest": args.dry_run},
         follow=args.follow,
         dry_run=args.dry_run,
+        logs=args.logs,
     )
 
 
@@ -162,7 +167,9 @@ async def trigger(options: TriggerOptions, out: TextIO, err: TextIO, *, live: bo
         out.flush()
         if not options.follow:
             return EXIT_OK
-        return await follow(client, job, started, out, err, json_mode=json_mode, live=live)
+        return await follow(
+            client, job, started, out, err, json_mode=json_mode, live=live, logs=options.logs
+        )
 
 
 def _describe(job: Mapping[str, Any]) -> str:
@@ -189,8 +196,10 @@ async def follow(
     *,
     json_mode: bool,
     live: bool,
+    logs: bool = False,
 ) -> int:
-    """Print each state of the ProwJob until it is final; 0 for success, 1 otherwise."""
+    """Print each state of the ProwJob until it is final (with `logs`, its test output too);
+    0 for success, 1 otherwise."""
     name = job["name"]
     width = shutil.get_terminal_size().columns if live else 0
     progress = Progress(out, live=live, width=width)
@@ -199,6 +208,7 @@ async def follow(
     # The trigger's answer already showed the first state; the subscription starts with it too
     # (and again after a reconnect), so JSON output skips what it has printed.
     printed = progress_key(job)
+    log_task = start_logs(client, name, progress, out, err, json_mode=json_mode) if logs else None
     try:
         for attempt in range(len(RECONNECT_DELAYS) + 1):
             try:
@@ -218,11 +228,15 @@ async def follow(
                 progress.close()
                 err.write(f"prow-graphql: {exc.message}; reconnecting in {delay:g}s\n")
                 await asyncio.sleep(delay)
+        if log_task is not None:
+            await finish_logs(log_task, drain=True)
     except asyncio.CancelledError:
         progress.close()
         err.write(f"prow-graphql: stopped following; ProwJob {name} keeps running\n")
         raise
     finally:
+        if log_task is not None:
+            await finish_logs(log_task, drain=False)
         if ticker is not None:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -36,6 +36,12 @@ subscription Follow($name: String!) {
     + PROW_JOB_FIELDS
 )
 
+LOG = """
+subscription Log($name: String!, $container: String!) {
+  prowJobLog(name: $name, container: $container) { kind lines message storedLogUrl }
+}
+"""
+
 _JOB_DEFINITION_FIELDS = """
 fragment RepoJobs on Repo {
   org repo

@@ -6,16 +6,15 @@ import strawberry
 from strawberry.types import Info
 
 from prow_graphql import errors
+from prow_graphql.schema import history
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
 from prow_graphql.schema.types import (
     ConfigStatus,
     JobCounts,
     JobDefinition,
-    PageInfo,
     ProwJob,
     ProwJobConnection,
-    ProwJobEdge,
     ProwJobFilter,
     ProwJobType,
     Repo,
@@ -87,18 +86,18 @@ class Query:
         page = service.list(
             to_filter(f.org, f.repo, f.job, f.type, f.state), first=first, after=after
         )
-        edges = [
-            ProwJobEdge(cursor=c, node=prow_job(r, service.links(r)))
-            for r, c in zip(page.records, page.cursors, strict=True)
-        ]
-        return ProwJobConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
-            total_count=page.total_count,
-        )
+        return history.connection(service, page)
+
+    job_runs: history.JobRunsResult = strawberry.field(
+        resolver=history.job_runs,
+        description="One job's runs from the watch cache, newest first, optionally on one "
+        "org/repo and base branch; JobNotFound for a job that is neither configured nor cached.",
+    )
+    job_stats: history.JobStatsResult = strawberry.field(
+        resolver=history.job_stats,
+        description="How one job has been doing: runs, pass rate, p50/p90 duration and the last "
+        "failure (with its links), over its runs in the watch cache.",
+    )
 
     @strawberry.field(description="The loaded Prow configuration and the last reload's outcome.")
     def config(self, info: Ctx) -> ConfigStatus:

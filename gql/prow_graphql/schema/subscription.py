@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
+from prow_graphql.schema import logs
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
 from prow_graphql.schema.types import (
@@ -47,3 +48,10 @@ class Subscription:
                 prow_job=prow_job(change.record, service.links(change.record)),
                 snapshot=change.snapshot,
             )
+
+    prow_job_log: AsyncGenerator[logs.ProwJobLogEvent, None] = strawberry.subscription(
+        resolver=logs.prow_job_log,
+        description="The live output of a ProwJob's container (default: test), read from its "
+        "build cluster as it is written: the lines so far, then new lines; completes when the "
+        "container ends. WAITING, POD_GONE and UNAVAILABLE events say why there is no log.",
+    )

@@ -6,14 +6,21 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from prow_graphql.errors import BackendError, InvalidInput, ObjectNotFound, ProwJobNotFound
+from prow_graphql.errors import (
+    BackendError,
+    InvalidInput,
+    JobNotFound,
+    ObjectNotFound,
+    ProwJobNotFound,
+)
 from prow_graphql.informer import Change, ChangeKind, Informer
+from prow_graphql.prow.loader import JobIndex
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.service.core import ServiceCore
+from prow_graphql.service.history import JobStats, RunSelector, job_stats, sort_key
 from prow_graphql.service.models import ProwJobFilter, ProwJobPage
 
 
@@ -28,23 +35,36 @@ class Reads(ServiceCore):
         self, job_filter: ProwJobFilter, *, first: int = 50, after: str | None = None
     ) -> ProwJobPage:
         """A page of cached ProwJobs, newest start time first, then by name."""
-        if first < 0 or first > 500:
-            raise InvalidInput("first", "must be between 0 and 500")
-        start_key = _decode_cursor(after) if after else None
-        matching = sorted(
-            (r for r in self.informer.records() if job_filter.matches(r)), key=_sort_key
+        return paginate(
+            (r for r in self.informer.records() if job_filter.matches(r)), first=first, after=after
         )
-        begin = 0
-        if start_key is not None:
-            begin = next(
-                (i for i, r in enumerate(matching) if _sort_key(r) > start_key), len(matching)
-            )
-        chosen = matching[begin : begin + first]
-        return ProwJobPage(
-            records=chosen,
-            cursors=[_encode_cursor(r) for r in chosen],
-            has_next_page=begin + first < len(matching),
-            total_count=len(matching),
+
+    def job_runs(
+        self, selector: RunSelector, *, first: int = 50, after: str | None = None
+    ) -> ProwJobPage:
+        """A page of the selected job's runs, newest first; JobNotFound for an unknown job."""
+        self._require_job(selector.job)
+        return paginate(
+            (r for r in self.informer.records() if selector.matches(r)), first=first, after=after
+        )
+
+    def job_stats(self, selector: RunSelector) -> JobStats:
+        """Pass rate, durations and the last failure of the selected job's cached runs."""
+        self._require_job(selector.job)
+        return job_stats(selector.job, (r for r in self.informer.records() if selector.matches(r)))
+
+    def _require_job(self, job: str) -> None:
+        """A job is known if it is configured or has a run in the cache (a job removed from the
+        config still has history)."""
+        if not job.strip():
+            raise InvalidInput("job", "is required: the job's name as in the Prow config")
+        if is_configured(self.config.index, job):
+            return
+        if any(r.job == job for r in self.informer.records()):
+            return
+        raise JobNotFound(
+            f"no job named {job!r} is configured and the cache holds no run of it; check the "
+            "name (the `name:` of a presubmit, postsubmit or periodic)"
         )
 
     async def follow(self, name: str) -> AsyncIterator[ProwJobRecord]:
@@ -130,16 +150,26 @@ def _visible(record: ProwJobRecord) -> tuple[Any, ...]:
     )
 
 
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-
-
-def _sort_key(record: ProwJobRecord) -> tuple[float, str]:
-    started = record.start_time or _EPOCH
-    return (-started.timestamp(), record.name)
+def paginate(records: Iterable[ProwJobRecord], *, first: int, after: str | None) -> ProwJobPage:
+    """A page of `records` in `sort_key` order, starting after the cursor `after`."""
+    if first < 0 or first > 500:
+        raise InvalidInput("first", "must be between 0 and 500")
+    start_key = _decode_cursor(after) if after else None
+    matching = sorted(records, key=sort_key)
+    begin = 0
+    if start_key is not None:
+        begin = next((i for i, r in enumerate(matching) if sort_key(r) > start_key), len(matching))
+    chosen = matching[begin : begin + first]
+    return ProwJobPage(
+        records=chosen,
+        cursors=[_encode_cursor(r) for r in chosen],
+        has_next_page=begin + first < len(matching),
+        total_count=len(matching),
+    )
 
 
 def _encode_cursor(record: ProwJobRecord) -> str:
-    key = _sort_key(record)
+    key = sort_key(record)
     return base64.urlsafe_b64encode(json.dumps([key[0], key[1]]).encode()).decode()
 
 
@@ -151,3 +181,14 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         raise InvalidInput(
             "after", "is not a cursor from this API; pass a pageInfo.endCursor value"
         ) from exc
+
+
+def is_configured(index: JobIndex, job: str) -> bool:
+    """Whether any presubmit, postsubmit or periodic of the config is named `job`."""
+    if index.periodic(job) is not None:
+        return True
+    return any(
+        j.name == job
+        for org_repo in index.repos()
+        for j in (*index.presubmits(org_repo), *index.postsubmits(org_repo))
+    )
