@@ -75,7 +75,7 @@ def test_an_empty_file_is_fine(tmp_path: Path) -> None:
             f"postsubmits:\n  org/repo:\n  - {{name: ok, {SPEC}}}\n  - {{name: '', {SPEC}}}\n",
             "postsubmit #2 of org/repo has no name",
         ),
-        (f"periodics:\n- {{name: 12, interval: 1h, {SPEC}}}\n", "has name 12, which YAML read"),
+        (f"periodics:\n- {{name: [a], interval: 1h, {SPEC}}}\n", "has name ['a'], a list"),
         ("periodics:\n- just a string\n", "periodic #1 is str, not a mapping"),
     ],
 )
@@ -215,7 +215,7 @@ def test_invalid_regexes(tmp_path: Path, fields: str, expected: str) -> None:
             "rerun_command '/test t' does not match trigger '^/run t$'",
         ),
         (presubmit("name: t, job_queue_name: gpu"), "job_queue_name 'gpu' is not in plank."),
-        (presubmit("name: t, labels: {preset-x: true}"), "labels.preset-x: expected a string"),
+        (presubmit("name: t, labels: {preset-x: {a: b}}"), "labels.preset-x: expected a string"),
         ("presubmits:\n  org/repo:\n  - {name: t}\n", "agent kubernetes needs a `spec:`"),
     ],
 )

@@ -189,7 +189,8 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
           utility_images: {{initupload: ijob}}
           resources: {{clonerefs: {{requests: {{cpu: 100m}}}}}}
           ssh_key_secrets: [key]
-          timeout: ""
+          gcs_credentials_secret: ""
+          sparse_checkout_files: []
         {SPEC}
       - name: on-default
         {SPEC}
@@ -204,12 +205,14 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
 
     assert on_build.decorate is True
     assert on_build.decoration_config == {
-        "timeout": "2h",  # "" in the job is unset: the entries' value stays
+        "timeout": "2h",
         "grace_period": "10s",
         "utility_images": {"clonerefs": "c2", "initupload": "ijob"},
         "gcs_configuration": {"bucket": "b3", "path_strategy": "explicit"},
         "resources": {"clonerefs": {"requests": {"cpu": "100m"}}},
         "ssh_key_secrets": ["key"],
+        "gcs_credentials_secret": "",  # a set *string wins even when empty (§8.3)
+        "sparse_checkout_files": [],  # a slice: empty is unset, and no default has one
     }
     assert on_default.decoration_config == {
         "timeout": "2h",
@@ -217,7 +220,8 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
         "utility_images": {"clonerefs": "c2", "initupload": "i1"},
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
-    assert (plain.decorate, plain.decoration_config) == (False, None)
+    # decorate: false keeps the job's own block, unmerged (plank decorates when it is set)
+    assert (plain.decorate, plain.decoration_config) == (False, {"timeout": "5m"})
 
 
 def test_decorate_true_decorates_without_decorate_all_jobs(tmp_path: Path) -> None:
@@ -736,16 +740,15 @@ def test_deck_rerun_auth_errors(deck: dict[str, object], expected: str) -> None:
 def test_wrong_types_in_config_yaml_are_reported_together() -> None:
     with pytest.raises(ConfigErrors) as info:
         parse_prow_config(
-            {"pod_namespace": 5, "plank": {"job_url_prefix_config": {"*": 7}}, "github": []},
+            {"pod_namespace": [5], "plank": {"job_url_prefix_config": {"*": {}}}, "github": []},
             "/cfg/config.yaml",
         )
     messages = [str(e) for e in info.value.errors]
     assert messages == [
         "file /cfg/config.yaml: github: expected a mapping, got a list []; fix the value",
-        "file /cfg/config.yaml: pod_namespace: expected a string, got a number 5 (quote it); "
-        "fix the value",
-        "file /cfg/config.yaml: plank.job_url_prefix_config.*: expected a string, got a number "
-        "7 (quote it); fix the value",
+        "file /cfg/config.yaml: pod_namespace: expected a string, got a list [5]; fix the value",
+        "file /cfg/config.yaml: plank.job_url_prefix_config.*: expected a string, got a mapping "
+        "{}; fix the value",
     ]
 
 

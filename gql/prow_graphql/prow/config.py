@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from prow_graphql.errors import ConfigError
+from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
+from prow_graphql.prow.goyaml import go_string
 
 Json = Mapping[str, Any]
 
@@ -207,19 +209,20 @@ class PlankConfig:
     job_queue_capacities: Mapping[str, int] = field(default_factory=dict)
 
     def default_decoration_config(self, org_repo: str, cluster: str) -> dict[str, Any] | None:
-        """All entries matching (org_repo, cluster) merged in order; later entries win."""
+        """All entries matching (org_repo, cluster) applied in order; a later entry's set
+        fields win (Prow's mergeDefaultDecorationConfig, pointer semantics)."""
         merged: dict[str, Any] | None = None
         for entry in self.default_decoration_config_entries:
             if entry.matches(org_repo, cluster):
-                merged = merge_defaults(entry.config, merged, DECORATION_NESTED_KEYS)
+                merged = apply_decoration_default(canonical_decoration(entry.config), merged)
         return merged
 
     def decoration_config_for(
         self, org_repo: str, cluster: str, job_config: Json | None
     ) -> dict[str, Any]:
-        """The decoration config of a decorated job: its own fields over the matching defaults."""
+        """The decoration config of a decorated job: its own set fields over the defaults."""
         default = self.default_decoration_config(org_repo, cluster)
-        return merge_defaults(job_config, default, DECORATION_NESTED_KEYS) or {}
+        return apply_decoration_default(canonical_decoration(job_config), default) or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,10 +280,13 @@ class ProwConfig:
 
 
 class FieldReader:
-    """Typed access to one YAML mapping; wrong types become ConfigErrors (collected, not raised).
+    """Typed access to one YAML mapping as Prow's Go structs read it; a value that cannot be
+    represented becomes a ConfigError (collected, not raised).
 
-    Types follow Prow's Go structs: a number where Prow wants a string is an error, as it is
-    when Prow unmarshals the file.
+    Keys match case-insensitively (encoding/json; of several spellings the last in byte order
+    wins, as the sorted JSON of sigs.k8s.io/yaml is decoded). In string fields, numbers and
+    booleans become their Go text (`true` → "true", `1.0` → "1") and null list items ""; a
+    mapping or list where Prow wants a string is an error, as it is for Prow.
     """
 
     def __init__(
@@ -297,6 +303,18 @@ class FieldReader:
         self.errors = errors
         self.job = job
         self.prefix = prefix
+        folded: dict[str, str] = {}
+        for key in data:
+            if isinstance(key, str):
+                low = key.lower()
+                if low not in folded or key > folded[low]:
+                    folded[low] = key
+        self._keys = folded
+
+    def get(self, key: str) -> Any:
+        """The raw value under `key` (matched as encoding/json matches field names), or None."""
+        actual = self._keys.get(key.lower())
+        return None if actual is None else self.data[actual]
 
     def error(self, message: str) -> None:
         """Record an error about this mapping."""
@@ -306,10 +324,8 @@ class FieldReader:
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        hint = " (quote it)" if expected.startswith("a string") else ""
         self.error(
-            f"{self.prefix}{key}: expected {expected}, got {_kind(value)} {shown}{hint}; "
-            f"fix the value"
+            f"{self.prefix}{key}: expected {expected}, got {_kind(value)} {shown}; fix the value"
         )
 
     def child(self, key: str) -> FieldReader | None:
@@ -322,14 +338,23 @@ class FieldReader:
         )
 
     def string(self, key: str, default: str = "") -> str:
-        """A string field; null or absent gives `default`."""
-        value = self.data.get(key)
+        """A string field; null or absent gives `default`; scalars become Go's text."""
+        value = self.get(key)
         if value is None:
             return default
-        if isinstance(value, str):
+        if type(value) is str:
             return value
-        self._wrong(key, "a string", value)
-        return default
+        text = go_string(value)
+        if text is None:
+            self._wrong(key, "a string", value)
+            return default
+        return text
+
+    def optional_string(self, key: str) -> str | None:
+        """A string field that remembers whether it was set (Go's *string): "" is not None."""
+        if self.get(key) is None:
+            return None
+        return self.string(key)
 
     def boolean(self, key: str, default: bool = False) -> bool:
         """A boolean field; null or absent gives `default`."""
@@ -338,56 +363,67 @@ class FieldReader:
 
     def optional_boolean(self, key: str) -> bool | None:
         """A boolean field that remembers whether it was set (Go's *bool)."""
-        value = self.data.get(key)
+        value = self.get(key)
         if value is None or isinstance(value, bool):
             return value
         self._wrong(key, "true or false", value)
         return None
 
     def integer(self, key: str, default: int = 0) -> int:
-        """An integer field; null or absent gives `default`."""
-        value = self.data.get(key)
+        """An integer field; null or absent gives `default`.
+
+        A float with no fraction is accepted: the YAML→JSON step writes 3.0 as 3, which Go
+        decodes into an int.
+        """
+        value = self.get(key)
         if value is None:
             return default
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+            return int(value)
         self._wrong(key, "an integer", value)
         return default
 
     def strings(self, key: str) -> tuple[str, ...]:
-        """A list of strings; null or absent gives ()."""
-        value = self.data.get(key)
+        """A list of strings; null or absent gives (); items coerced as in `string`."""
+        value = self.get(key)
         if value is None:
             return ()
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
+        if isinstance(value, list):
+            texts = [v if type(v) is str else go_string(v) for v in value]
+            if None not in texts:
+                return tuple(t for t in texts if t is not None)
         self._wrong(key, "a list of strings", value)
         return ()
 
     def mapping(self, key: str) -> Json | None:
         """A mapping field; null or absent gives None."""
-        value = self.data.get(key)
-        if value is None or is_mapping(value):
-            return value
+        value = self.get(key)
+        if value is None:
+            return None
+        if is_mapping(value):
+            return cast(Json, value)
         self._wrong(key, "a mapping", value)
         return None
 
     def string_map(self, key: str) -> dict[str, str]:
-        """A map of strings to strings (labels, annotations, URL prefixes)."""
+        """A map of strings to strings (labels, annotations, URL prefixes); values coerced."""
         value = self.mapping(key)
         if value is None:
             return {}
         result: dict[str, str] = {}
         for k, v in value.items():
-            if isinstance(k, str) and isinstance(v, str):
-                result[k] = v
+            text = v if type(v) is str else go_string(v)
+            if isinstance(k, str) and text is not None:
+                result[k] = text
             else:
                 self._wrong(f"{key}.{k}", "a string", v if isinstance(k, str) else k)
         return result
 
     def mappings(self, key: str) -> tuple[Json, ...]:
         """A list of mappings; null or absent gives ()."""
-        value = self.data.get(key)
+        value = self.get(key)
         if value is None:
             return ()
         if isinstance(value, list) and all(is_mapping(v) for v in value):

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 from prow_graphql.errors import ConfigError
 from prow_graphql.prow.config import (
-    DECORATION_NESTED_KEYS,
     DEFAULT_TENANT_ID,
     FieldReader,
     Json,
@@ -24,7 +23,9 @@ from prow_graphql.prow.config import (
     rerun_auth_config_error,
     select_presets,
 )
+from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
 from prow_graphql.prow.files import FileKey, Fragment
+from prow_graphql.prow.goyaml import go_string
 from prow_graphql.prow.jobs import (
     Brancher,
     Periodic,
@@ -75,24 +76,17 @@ class JobBuilder:
                 )
             )
             return None
-        name = raw.get("name")
-        if name is not None and not isinstance(name, str):
-            self.errors.append(
-                ConfigError(
-                    f"{what} has name {name!r}, which YAML read as {type(name).__name__}, not "
-                    "a string; quote the name",
-                    path=path,
-                )
-            )
+        r = FieldReader(raw, path, self.errors)
+        raw_name = r.get("name")
+        name = go_string(raw_name)  # Prow reads `name: 123` as "123"
+        if name is None:
+            r.error(f"{what} has name {raw_name!r}, a {type(raw_name).__name__}; write a string")
             return None
         if not name:
-            self.errors.append(
-                ConfigError(
-                    f"{what} has no name; add `name:` (letters, digits, '-', '.', '_')", path=path
-                )
-            )
+            r.error(f"{what} has no name; add `name:` (letters, digits, '-', '.', '_')")
             return None
-        return FieldReader(raw, path, self.errors, job=name), name
+        r.job = name
+        return r, name
 
     def _decoration(self, repo: str, cluster: str, job: Json | None) -> dict[str, Any]:
         key = (repo, cluster)
@@ -100,7 +94,8 @@ class JobBuilder:
             self._decoration_defaults[key] = self.config.plank.default_decoration_config(
                 repo, cluster
             )
-        return merge_defaults(job, self._decoration_defaults[key], DECORATION_NESTED_KEYS) or {}
+        merged = apply_decoration_default(canonical_decoration(job), self._decoration_defaults[key])
+        return merged or {}
 
     def _prowjob_default(self, repo: str, cluster: str, job: Json | None) -> dict[str, Any]:
         key = (repo, cluster)
@@ -166,8 +161,12 @@ class JobBuilder:
             "max_concurrency": max_concurrency,
             "error_on_eviction": r.boolean("error_on_eviction"),
             "decorate": decorate,
+            # Undecorated jobs keep their own block unmerged (plank decorates whenever a ProwJob
+            # has a decoration_config, so `decorate: false` + a block still decorates).
             "decoration_config": (
-                self._decoration(repo, cluster, job_decoration) if decorate else None
+                self._decoration(repo, cluster, job_decoration)
+                if decorate
+                else canonical_decoration(job_decoration)
             ),
             "spec": spec,
             "pipeline_run_spec": r.mapping("pipeline_run_spec"),

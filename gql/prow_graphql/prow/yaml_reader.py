@@ -1,7 +1,8 @@
 """Reading one Prow config file: bytes (maybe gzip) → YAML → a plain mapping.
 
-Uses libyaml when available, with a faster construction of plain maps, lists and strings.
-Nothing here knows about jobs.
+Uses libyaml when available, with a faster construction of plain maps, lists and strings, and
+go-yaml v2's scalar resolution (`goyaml`) so that every scalar reads as it does in Prow; map keys
+become strings as sigs.k8s.io/yaml makes them. Nothing here knows about jobs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import yaml
 
 from prow_graphql.errors import ConfigError
 from prow_graphql.prow.config import Json
+from prow_graphql.prow.goyaml import STRING, go_key_text, go_plain_scalar
 
 __all__ = ["parse_yaml_file"]
 
@@ -22,6 +24,13 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_GO_TAGS: dict[type, str] = {
+    type(None): "tag:yaml.org,2002:null",
+    bool: "tag:yaml.org,2002:bool",
+    int: "tag:yaml.org,2002:int",
+    float: "tag:yaml.org,2002:float",
+}
+_GO_TAG_SET = frozenset(_GO_TAGS.values())
 
 
 def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
@@ -39,6 +48,10 @@ def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
         if type(n) is yaml.ScalarNode:
             if n.tag == _STR_TAG:
                 return n.value
+            if n.tag in _GO_TAG_SET:
+                scalar = go_plain_scalar(n.value)
+                if scalar is not STRING:
+                    return scalar
             return constructors[n.tag](loader, n) if n.tag in constructors else _slow(n)
         if n in built:
             return built[n]
@@ -53,15 +66,17 @@ def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
             result: Any = {}
             for key_node, value_node in n.value:
                 key, value = build(key_node), build(value_node)
-                try:
-                    result[key] = value
-                except TypeError as exc:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        n.start_mark,
-                        "found an unhashable key",
-                        key_node.start_mark,
-                    ) from exc
+                if type(key) is not str:  # sigs.k8s.io/yaml writes every key as JSON text
+                    text = go_key_text(key)
+                    if text is None:
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping",
+                            n.start_mark,
+                            f"found a key Prow cannot use ({key!r}); write it as a string",
+                            key_node.start_mark,
+                        )
+                    key = text
+                result[key] = value
         elif type(n) is yaml.SequenceNode and n.tag == _SEQ_TAG:
             result = [build(item) for item in n.value]
         else:
@@ -77,34 +92,25 @@ def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
 
 
 def _make_yaml_loader() -> type[Any]:
-    # libyaml when available. Timestamps stay strings: Prow's YAML→JSON step never makes dates,
-    # and a branch or tag like 2024-01-01 must not turn into a datetime.date.
+    # libyaml when available; plain scalars resolved as go-yaml v2 does (YAML 1.1 booleans with
+    # y/n, Go integer syntax, no base-60 numbers, timestamps kept as text), not as PyYAML does.
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    resolvers = {
-        first: [(tag, rx) for tag, rx in pairs if tag != "tag:yaml.org,2002:timestamp"]
-        for first, pairs in base.yaml_implicit_resolvers.items()
-    }
-    by_first = {k: tuple(v) for k, v in resolvers.items()}
-    wildcard = by_first.pop(None, ())
 
     def resolve(loader: Any, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        # Resolver.resolve without path resolvers (unused here): one dict lookup per scalar.
         if kind is yaml.ScalarNode:
             if implicit[0]:
-                for tag, regexp in by_first.get(value[:1], ()) + wildcard:
-                    if regexp.match(value):
-                        return str(tag)
+                if value == "<<":
+                    return _MERGE_TAG
+                scalar = go_plain_scalar(value)
+                if scalar is not STRING:
+                    return _GO_TAGS[type(scalar)]
             return _STR_TAG
         return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
     return type(
         "ProwYamlLoader",
         (base,),
-        {
-            "yaml_implicit_resolvers": resolvers,
-            "resolve": resolve,
-            "construct_document": _fast_construct_document,
-        },
+        {"resolve": resolve, "construct_document": _fast_construct_document},
     )
 
 
