@@ -296,7 +296,8 @@ def test_old_map_form_becomes_entries_star_then_orgs_then_repos() -> None:
     }
 
 
-def test_singular_legacy_default_decoration_config_is_the_star_entry() -> None:
+def test_removed_singular_default_decoration_config_is_ignored() -> None:
+    """Prow dropped plank.default_decoration_config in 2020; its decoder ignores the key."""
     config = parse_prow_config(
         {
             "plank": {
@@ -307,10 +308,9 @@ def test_singular_legacy_default_decoration_config_is_the_star_entry() -> None:
         "config.yaml",
     )
     entries = config.plank.default_decoration_config_entries
-    assert [(e.repo, dict(e.config)) for e in entries] == [
-        ("*", {"timeout": "1h"}),
-        ("org", {"timeout": "2h"}),
-    ]
+    assert [(e.repo, dict(e.config)) for e in entries] == [("org", {"timeout": "2h"})]
+    alone = parse_prow_config({"plank": {"default_decoration_config": {"timeout": "1h"}}}, "c")
+    assert alone.plank.default_decoration_config("org/repo", "default") is None
 
 
 @pytest.mark.parametrize(
@@ -322,20 +322,6 @@ def test_singular_legacy_default_decoration_config_is_the_star_entry() -> None:
                 "default_decoration_config_entries": [{"config": {"timeout": "2h"}}],
             },
             "are mutually exclusive; use only the entries list",
-        ),
-        (
-            {
-                "default_decoration_config": {"timeout": "1h"},
-                "default_decoration_config_entries": [{"config": {"timeout": "2h"}}],
-            },
-            "are mutually exclusive; use only the entries list",
-        ),
-        (
-            {
-                "default_decoration_config": {"timeout": "1h"},
-                "default_decoration_configs": {"*": {"timeout": "2h"}},
-            },
-            "default_decoration_configs['*'] are both set",
         ),
     ],
 )

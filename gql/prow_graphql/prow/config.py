@@ -479,20 +479,12 @@ def _parse_plank(r: FieldReader | None) -> PlankConfig:
         return PlankConfig()
     entries = _parse_entries(r, "default_decoration_config_entries", "config")
     by_key = _parse_config_map(r, "default_decoration_configs")
-    singular = r.mapping("default_decoration_config")
-    if singular is not None:
-        if "*" in by_key:
-            r.error(
-                "plank.default_decoration_config and plank.default_decoration_configs['*'] are "
-                "both set; move the first into the second"
-            )
-        else:
-            by_key = {"*": singular, **by_key}
+    # The singular `default_decoration_config` key was removed from Prow in 2020: Prow's decoder
+    # ignores it, so it is ignored here too (never merged into the defaults).
     if entries and by_key:
         r.error(
-            "plank.default_decoration_configs (or default_decoration_config) and "
-            "plank.default_decoration_config_entries are mutually exclusive; use only the "
-            "entries list"
+            "plank.default_decoration_configs and plank.default_decoration_config_entries are "
+            "mutually exclusive; use only the entries list"
         )
     elif by_key:
         entries = _map_to_entries(by_key)

@@ -52,6 +52,8 @@ _AUTHOR_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[bot\])?
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 _MAX_NAME_LENGTH = 255
 _MAX_AUTHOR_LENGTH = 256
+# Set by Prow's trigger plugin on presubmit ProwJobs; crier's failure comment reads it.
+LABEL_IS_OPTIONAL = "prow.k8s.io/is-optional"
 
 
 # --- refs -----------------------------------------------------------------------------------
@@ -315,7 +317,10 @@ def build_prowjob(
     if overrides and isinstance(pod_spec, dict):
         set_container_env(pod_spec, overrides)
 
-    labels = {**job.labels, **(extra_labels or {})}
+    labels = dict(job.labels)
+    if isinstance(job, Presubmit) and run_as is ProwJobType.PRESUBMIT:
+        labels[LABEL_IS_OPTIONAL] = "true" if job.optional else "false"
+    labels.update(extra_labels or {})
     annotations = {**job.annotations, **(extra_annotations or {})}
     if author is not None:
         annotations[ANNOTATION_TRIGGERED_BY] = author
