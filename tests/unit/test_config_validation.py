@@ -166,7 +166,9 @@ def test_same_context_on_overlapping_branches(tmp_path: Path) -> None:
         ("run_if_changed: '(x'", "run_if_changed: invalid regular expression '(x'"),
         ("skip_if_only_changed: '*'", "skip_if_only_changed: invalid regular expression '*'"),
         ("trigger: '(', rerun_command: /test t", "trigger: invalid regular expression '('"),
-        (r"branches: ['\pL']", r"branches: invalid regular expression '\\pL'"),
+        # valid in Python's re, rejected by Go's RE2 (§8.5)
+        ("branches: ['^(?!release)']", "branches: invalid regular expression '^(?!release)'"),
+        ("branches: [a, '(x)\\1']", "branches: invalid regular expression 'a|(x)\\\\1'"),
     ],
 )
 def test_invalid_regexes(tmp_path: Path, fields: str, expected: str) -> None:

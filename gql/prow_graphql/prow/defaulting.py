@@ -25,13 +25,13 @@ from prow_graphql.prow.config import (
 )
 from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
 from prow_graphql.prow.files import FileKey, Fragment
+from prow_graphql.prow.goregex import compile_go_regex
 from prow_graphql.prow.goyaml import go_string
 from prow_graphql.prow.jobs import (
     Brancher,
     Periodic,
     Postsubmit,
     Presubmit,
-    compile_go_regex,
     default_rerun_command_for,
     default_trigger_for,
 )
