@@ -198,12 +198,15 @@ def test_invalid_regexes(tmp_path: Path, fields: str, expected: str) -> None:
             f"  - {{name: t, always_run: true, run_if_changed: x, {SPEC}}}\n",
             "always_run: true and run_if_changed are mutually exclusive",
         ),
-        (periodic("name: t"), "exactly one of cron, interval, minimum_interval (found none of"),
+        (periodic("name: t"), "at least one of cron, interval, or minimum_interval must be set"),
         (
             periodic("name: t, cron: '@daily', interval: 1h"),
-            "(found cron and interval); keep exactly one",
+            "cron, interval, and minimum_interval are mutually exclusive in periodic t",
         ),
-        (periodic("name: t, interval: soon"), "interval: 'soon' is not a duration"),
+        (
+            periodic("name: t, interval: soon"),
+            'cannot parse duration for t: time: invalid duration "soon"',
+        ),
         (
             presubmit("name: t, rerun_auth_config: {allow_anyone: true, github_users: [a]}"),
             "rerun_auth_config: allow_anyone: true cannot be combined with github_users",

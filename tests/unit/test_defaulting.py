@@ -161,7 +161,7 @@ plank:
   - config:
       timeout: 1h
       grace_period: 10s
-      utility_images: {clonerefs: c1, initupload: i1}
+      utility_images: {clonerefs: c1, initupload: i1, entrypoint: e1, sidecar: s1}
       gcs_configuration: {bucket: b1, path_strategy: explicit}
   - repo: org
     config:
@@ -176,6 +176,9 @@ plank:
   - cluster: other-cluster
     config: {grace_period: 99s}
 """
+
+
+OWN_IMAGES = "{clonerefs: c, initupload: i, entrypoint: e, sidecar: s}"
 
 
 def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path) -> None:
@@ -195,7 +198,10 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
         {SPEC}
       - name: not-decorated
         decorate: false
-        decoration_config: {{timeout: 5m}}
+        decoration_config:
+          timeout: 5m
+          utility_images: {OWN_IMAGES}
+          gcs_configuration: {{bucket: own, path_strategy: explicit}}
         {SPEC}
     """
     on_build, on_default, plain = load(tmp_path, DECORATION_CONFIG, {"jobs.yaml": jobs}).presubmits(
@@ -206,7 +212,12 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
     assert on_build.decoration_config == {
         "timeout": "2h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c2", "initupload": "ijob"},
+        "utility_images": {
+            "clonerefs": "c2",
+            "initupload": "ijob",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b3", "path_strategy": "explicit"},
         "resources": {"clonerefs": {"requests": {"cpu": "100m"}}},
         "ssh_key_secrets": ["key"],
@@ -216,11 +227,36 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
     assert on_default.decoration_config == {
         "timeout": "2h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c2", "initupload": "i1"},
+        "utility_images": {
+            "clonerefs": "c2",
+            "initupload": "i1",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
     # decorate: false keeps the job's own block, unmerged (plank decorates when it is set)
-    assert (plain.decorate, plain.decoration_config) == (False, {"timeout": "5m"})
+    assert (plain.decorate, plain.decoration_config) == (
+        False,
+        {
+            "timeout": "5m",
+            "utility_images": {
+                "clonerefs": "c",
+                "initupload": "i",
+                "entrypoint": "e",
+                "sidecar": "s",
+            },
+            "gcs_configuration": {"bucket": "own", "path_strategy": "explicit"},
+        },
+    )
+
+
+def test_decorate_false_with_a_partial_block_is_refused_as_prow_does(tmp_path: Path) -> None:
+    """Prow validates any non-nil decoration_config, and an unmerged partial one fails."""
+    block = "decorate: false, decoration_config: {timeout: 5m}"
+    jobs = f"periodics:\n- {{name: p, interval: 1h, {block}, {SPEC}}}\n"
+    with pytest.raises(ConfigErrors, match="utility image config is not specified"):
+        load(tmp_path, DECORATION_CONFIG, {"jobs.yaml": jobs})
 
 
 def test_decorate_true_decorates_without_decorate_all_jobs(tmp_path: Path) -> None:
@@ -234,7 +270,12 @@ def test_decorate_true_decorates_without_decorate_all_jobs(tmp_path: Path) -> No
     assert decorated.decoration_config == {
         "timeout": "1h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c1", "initupload": "i1"},
+        "utility_images": {
+            "clonerefs": "c1",
+            "initupload": "i1",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
     assert (plain.decorate, plain.decoration_config) == (False, None)
@@ -262,7 +303,12 @@ def test_periodics_match_decoration_entries_by_their_first_extra_ref(tmp_path: P
     assert without_ref.decoration_config == {
         "timeout": "1h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c1", "initupload": "i1"},
+        "utility_images": {
+            "clonerefs": "c1",
+            "initupload": "i1",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
 
@@ -417,6 +463,11 @@ def test_tenant_id_falls_back_to_global_default_id() -> None:
 # --- presets ----------------------------------------------------------------------------------
 
 PRESETS_CONFIG = """
+plank:
+  default_decoration_config_entries:
+  - config:
+      utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s}
+      gcs_configuration: {bucket: b, path_strategy: explicit}
 presets:
 - env: [{name: EVERYWHERE, value: "1"}]
 - labels: {preset-a: "true"}
@@ -437,7 +488,7 @@ def test_presets_append_env_mounts_volumes_tolerations(tmp_path: Path) -> None:
         decorate: true
         labels: {preset-a: "true", preset-b: "true", preset-c: "true"}
         spec:
-          initContainers: [{name: init, image: alpine:3.20}]
+          initContainers: [{name: init, image: alpine:3.20, restartPolicy: Always}]
           containers:
           - name: test
             image: golang:1.23
@@ -457,7 +508,7 @@ def test_presets_append_env_mounts_volumes_tolerations(tmp_path: Path) -> None:
     both, only_a, none = load(tmp_path, PRESETS_CONFIG, {"jobs.yaml": jobs}).presubmits("org/repo")
     toleration = {"key": "dedicated", "operator": "Equal", "value": "ci", "effect": "NoSchedule"}
     assert both.spec == {
-        "initContainers": [{"name": "init", "image": "alpine:3.20"}],
+        "initContainers": [{"name": "init", "image": "alpine:3.20", "restartPolicy": "Always"}],
         "containers": [
             {
                 "name": "test",

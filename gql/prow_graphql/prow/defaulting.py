@@ -27,6 +27,15 @@ from prow_graphql.prow.decoration import apply_decoration_default, canonical_dec
 from prow_graphql.prow.files import FileKey, Fragment
 from prow_graphql.prow.goregex import compile_go_regex
 from prow_graphql.prow.goyaml import go_string
+from prow_graphql.prow.job_checks import (
+    check_agent,
+    check_annotations,
+    check_clone_uri,
+    check_decoration,
+    check_labels,
+    check_periodic_schedule,
+    check_pod_spec,
+)
 from prow_graphql.prow.jobs import (
     Brancher,
     Periodic,
@@ -40,7 +49,6 @@ __all__ = ["BuiltFile", "JobBuilder", "build_file"]
 
 _JOB_NAME_RE = re.compile(r"^[A-Za-z0-9\-._]+$")
 _JENKINS_JOB_NAME_RE = re.compile(r"^[A-Za-z0-9\-._]([A-Za-z0-9\-._/]*[A-Za-z0-9\-_])?$")
-_GO_DURATION_RE = re.compile(r"^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$")
 _KUBERNETES_AGENT = "kubernetes"
 _DEFAULT_CLUSTER = "default"
 
@@ -106,7 +114,7 @@ class JobBuilder:
             merged["tenant_id"] = DEFAULT_TENANT_ID
         return merged
 
-    def _base(self, r: FieldReader, name: str, repo: str) -> dict[str, Any]:
+    def _base(self, r: FieldReader, name: str, repo: str, kind: str) -> dict[str, Any]:
         config = self.config
         agent = r.string("agent") or _KUBERNETES_AGENT
         pattern = _JENKINS_JOB_NAME_RE if agent == "jenkins" else _JOB_NAME_RE
@@ -127,14 +135,9 @@ class JobBuilder:
         decorate = config.decorate_all_jobs if decorate_set is None else decorate_set
         job_decoration = r.mapping("decoration_config")
         spec = r.mapping("spec")
-        if spec is not None:
-            containers = spec.get("containers")
-            if not isinstance(containers, list) or not containers:
-                r.error("spec.containers must list at least one container; add one")
-            elif not all(is_mapping(c) for c in containers):
-                r.error("spec.containers: every container must be a mapping; fix the list")
-        elif agent == _KUBERNETES_AGENT:
-            r.error("agent kubernetes needs a `spec:` (a pod spec with at least one container)")
+        if spec is not None and not all(is_mapping(c) for c in spec.get("containers") or ()):
+            r.error("spec.containers: every container must be a mapping; fix the list")
+            spec = None
         spec, clashes = merge_presets(self._presets_for(labels), spec)
         for clash in clashes:
             r.error(clash)
@@ -149,7 +152,7 @@ class JobBuilder:
                 f"job_queue_name {queue!r} is not in plank.job_queue_capacities; add it there "
                 "or fix the name"
             )
-        return {
+        base = {
             "name": name,
             "source_path": r.path,
             "labels": labels,
@@ -183,6 +186,35 @@ class JobBuilder:
             "skip_fetch_head": r.boolean("skip_fetch_head"),
             "extra_refs": r.mappings("extra_refs"),
         }
+        self._check(r, kind, base)
+        return base
+
+    def _check(self, r: FieldReader, kind: str, base: dict[str, Any]) -> None:
+        """Prow's validateJobBase over the defaulted values (see `job_checks`)."""
+        decoration = base["decoration_config"]
+        spec = base["spec"]
+        containers = [c for c in (spec or {}).get("containers") or () if is_mapping(c)]
+        messages = [
+            *check_agent(
+                agent=base["agent"],
+                has_spec=spec is not None,
+                has_pipeline_run_spec=bool(
+                    base["pipeline_run_spec"] or base["tekton_pipeline_run_spec"]
+                ),
+                decorated=decoration is not None,
+                error_on_eviction=base["error_on_eviction"],
+                namespace=base["namespace"],
+                pod_namespace=self.config.pod_namespace,
+            ),
+            *check_pod_spec(kind, spec, decoration),
+            *check_labels(base["labels"]),
+            *check_annotations(base["annotations"]),
+        ]
+        if containers:  # Prow checks the rest only for jobs with containers
+            messages += check_clone_uri(base["clone_uri"], decoration)
+            messages += check_decoration(decoration, containers)
+        for message in messages:
+            r.error(message)
 
     @staticmethod
     def _brancher(r: FieldReader) -> Brancher:
@@ -220,7 +252,7 @@ class JobBuilder:
         if got is None:
             return None
         r, name = got
-        base = self._base(r, name, org_repo)
+        base = self._base(r, name, org_repo, "presubmit")
         always_run = r.boolean("always_run")
         run_if_changed, skip_if_only_changed = self._change_filters(r, always_run)
         trigger, rerun_command = r.string("trigger"), r.string("rerun_command")
@@ -262,7 +294,7 @@ class JobBuilder:
         if got is None:
             return None
         r, name = got
-        base = self._base(r, name, org_repo)
+        base = self._base(r, name, org_repo, "postsubmit")
         always_run = r.optional_boolean("always_run")
         run_if_changed, skip_if_only_changed = self._change_filters(r, always_run is True)
         return Postsubmit(
@@ -287,27 +319,20 @@ class JobBuilder:
         repo = ""
         if extra_refs:  # Prow matches default entries of periodics by their first extra ref
             repo = f"{extra_refs[0].get('org') or ''}/{extra_refs[0].get('repo') or ''}"
-        base = self._base(r, name, repo)
+        base = self._base(r, name, repo, "periodic")
         schedule = {k: r.string(k) for k in ("cron", "interval", "minimum_interval")}
-        chosen = [k for k, v in schedule.items() if v]
-        if len(chosen) != 1:
-            found = " and ".join(chosen) if chosen else "none of them"
-            r.error(
-                f"a periodic needs exactly one of cron, interval, minimum_interval (found "
-                f"{found}); keep exactly one"
-            )
-        for key in ("interval", "minimum_interval"):
-            if schedule[key] and not _GO_DURATION_RE.match(schedule[key]):
-                r.error(
-                    f"{key}: {schedule[key]!r} is not a duration; write it like 30m, 2h or 1h30m"
-                )
+        retry = r.mapping("retry")
+        for message in check_periodic_schedule(
+            name, schedule["cron"], schedule["interval"], schedule["minimum_interval"], retry
+        ):
+            r.error(message)
         return Periodic(
             **base,
             cron=schedule["cron"],
             interval=schedule["interval"],
             minimum_interval=schedule["minimum_interval"],
             tags=r.strings("tags"),
-            retry=r.mapping("retry"),
+            retry=retry,
         )
 
 
