@@ -60,7 +60,12 @@ class Gateway:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.config = ConfigState(settings.config_path, settings.job_config_path)
+        self.config = ConfigState(
+            settings.config_path,
+            settings.job_config_path,
+            settings.supplemental_prow_config_dirs,
+            settings.supplemental_prow_configs_suffix,
+        )
         self.authenticator: Authenticator = authenticator_for(
             settings.auth,
             token_file=settings.token_file,

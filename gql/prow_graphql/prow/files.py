@@ -6,10 +6,14 @@ file into a `ParsedFile` that the loader caches by (mtime_ns, size, inode).
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import pathspec
 
 from prow_graphql.errors import ConfigError
 from prow_graphql.prow.config import FieldReader, Json, Preset, parse_presets
@@ -18,6 +22,9 @@ from prow_graphql.prow.yaml_reader import parse_yaml_file
 __all__ = ["FileKey", "Fragment", "ParsedFile", "Scan", "parse_file", "scan_files"]
 
 _YAML_SUFFIXES = (".yaml", ".yml")
+PROWIGNORE = ".prowignore"
+DEFAULT_SUPPLEMENTAL_SUFFIX = "_prowconfig.yaml"
+log = logging.getLogger(__name__)
 
 FileKey = tuple[int, int, int]
 
@@ -44,12 +51,18 @@ class ParsedFile:
 
 @dataclass(frozen=True, slots=True)
 class Scan:
+    """config.yaml and job files (in load order), supplemental prow config files, the
+    .prowignore files consulted, and problems found while looking."""
+
     files: tuple[tuple[str, FileKey], ...]
     errors: tuple[ConfigError, ...]
+    supplemental: tuple[tuple[str, FileKey], ...] = ()
+    ignore_files: tuple[tuple[str, FileKey], ...] = ()
 
     @property
     def signature(self) -> tuple[Any, ...]:
-        return (self.files, tuple(str(e) for e in self.errors))
+        errors = tuple(str(e) for e in self.errors)
+        return (self.files, errors, self.supplemental, self.ignore_files)
 
 
 def _file_key(st: os.stat_result) -> FileKey:
@@ -57,22 +70,101 @@ def _file_key(st: os.stat_result) -> FileKey:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def _walk(
-    root: str, root_stat: os.stat_result, skip: tuple[int, int] | None, errors: list[ConfigError]
-) -> list[tuple[str, FileKey]]:
-    """Collect *.yaml / *.yml under `root` in lexical order per directory, like Go's Walk.
+def _prowignore(
+    directory: str, watched: list[tuple[str, FileKey]]
+) -> pathspec.GitIgnoreSpec | None:
+    path = os.path.join(directory, PROWIGNORE)
+    try:
+        st = os.stat(path)
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    watched.append((path, _file_key(st)))  # an edit to it changes which files load
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
-    Entries whose name starts with ".." are ConfigMap mount internals (`..data`, the timestamped
-    directory): skipped; the visible names are symlinks into them and are followed instead.
-    `skip` is the (device, inode) of config.yaml, should the tree contain it.
+
+def _ignored(path: str, ignores: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]) -> bool:
+    # Each .prowignore speaks for its own subtree; a deeper file's match overrides a shallower one.
+    ignored = False
+    for directory, spec in ignores:
+        result = spec.check_file(os.path.relpath(path, directory))
+        if result.include is not None:
+            ignored = result.include
+    return ignored
+
+
+def _walk(
+    root: str, skip: tuple[int, int] | None, errors: list[ConfigError]
+) -> tuple[list[tuple[str, FileKey]], list[tuple[str, FileKey]]]:
+    """Collect job files under `root` as Prow's ReadJobConfig walk does: (files, .prowignores).
+
+    Go's filepath.Walk in lexical order; it does not follow symlinked directories (a symlinked
+    root yields nothing), while a symlink to a file is read. Names starting with ".." (ConfigMap
+    mount internals) are skipped; only *.yaml / *.yml count, minus what a `.prowignore`
+    (gitignore syntax, in any directory, for its subtree) excludes. An unreadable directory is
+    skipped, as Prow logs and skips it. `skip` is config.yaml's (device, inode).
     """
     found: list[tuple[str, FileKey]] = []
-    seen_dirs: set[tuple[int, int]] = set()
+    watched: list[tuple[str, FileKey]] = []
 
-    def visit(directory: str, st: os.stat_result) -> None:
-        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop
+    def visit(directory: str, ignores: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            log.warning("skipping job config directory %s: %s", directory, exc.strerror)
             return
-        seen_dirs.add((st.st_dev, st.st_ino))
+        spec = _prowignore(directory, watched)
+        if spec is not None:
+            ignores = (*ignores, (directory, spec))
+        for entry in entries:
+            if entry.name.startswith(".."):
+                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            wanted = entry.name.endswith(_YAML_SUFFIXES) and not _ignored(entry.path, ignores)
+            if is_dir:
+                visit(entry.path, ignores)
+                continue
+            if not wanted:
+                continue
+            try:
+                target = entry.stat()  # follows symlinks
+            except FileNotFoundError:
+                errors.append(ConfigError("broken symlink; fix or remove it", path=entry.path))
+                continue
+            except OSError as exc:
+                errors.append(ConfigError(f"cannot read ({exc.strerror})", path=entry.path))
+                continue
+            if stat.S_ISDIR(target.st_mode):
+                errors.append(
+                    ConfigError(
+                        "a symlink to a directory with a YAML name; Prow reads it as a file and "
+                        "fails: rename or remove it",
+                        path=entry.path,
+                    )
+                )
+            elif stat.S_ISREG(target.st_mode) and (target.st_dev, target.st_ino) != skip:
+                found.append((entry.path, _file_key(target)))
+
+    if os.path.islink(root):
+        log.warning(
+            "job config path %s is a symlink to a directory; Prow's walk does not follow it, so "
+            "no job files are loaded from it (name the directory itself)",
+            root,
+        )
+    else:
+        visit(root, ())
+    return found, watched
+
+
+def _supplemental(
+    dirs: Sequence[str], suffix: str, errors: list[ConfigError]
+) -> list[tuple[str, FileKey]]:
+    """Files ending in `suffix` under each supplemental prow config dir (same walk rules)."""
+    found: list[tuple[str, FileKey]] = []
+
+    def visit(directory: str) -> None:
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -82,25 +174,34 @@ def _walk(
         for entry in entries:
             if entry.name.startswith(".."):
                 continue
-            try:
-                if entry.is_dir():
-                    visit(entry.path, entry.stat())
-                elif entry.name.endswith(_YAML_SUFFIXES):
-                    target = entry.stat()  # follows symlinks
-                    if stat.S_ISREG(target.st_mode) and (target.st_dev, target.st_ino) != skip:
-                        found.append((entry.path, _file_key(target)))
-            except FileNotFoundError:
-                errors.append(ConfigError("broken symlink; fix or remove it", path=entry.path))
-            except OSError as exc:
-                errors.append(ConfigError(f"cannot read ({exc.strerror})", path=entry.path))
+            if entry.is_dir(follow_symlinks=False):
+                visit(entry.path)
+            elif entry.path.endswith(suffix):
+                try:
+                    found.append((entry.path, _file_key(entry.stat())))
+                except OSError as exc:
+                    errors.append(ConfigError(f"cannot read ({exc.strerror})", path=entry.path))
 
-    visit(root, root_stat)
+    for directory in dirs:
+        if not os.path.isdir(directory):
+            errors.append(
+                ConfigError("not a directory; check --supplemental-prow-config-dir", path=directory)
+            )
+        elif not os.path.islink(directory):
+            visit(directory)
     return found
 
 
-def scan_files(config_path: str, job_config_path: str | None) -> Scan:
+def scan_files(
+    config_path: str,
+    job_config_path: str | None,
+    supplemental_dirs: Sequence[str] = (),
+    supplemental_suffix: str = DEFAULT_SUPPLEMENTAL_SUFFIX,
+) -> Scan:
+    """Stat every input file (cheap); the result's signature tells whether anything changed."""
     errors: list[ConfigError] = []
     files: list[tuple[str, FileKey]] = []
+    watched: list[tuple[str, FileKey]] = []
     config_id: tuple[int, int] | None = None
     try:
         st = os.stat(config_path)
@@ -128,7 +229,8 @@ def scan_files(config_path: str, job_config_path: str | None) -> Scan:
         else:
             if stat.S_ISDIR(st.st_mode):
                 first_by_base: dict[str, str] = {}
-                for path, key in _walk(job_config_path, st, config_id, errors):
+                found, watched = _walk(job_config_path, config_id, errors)
+                for path, key in found:
                     base = os.path.basename(path)
                     if base in first_by_base:
                         errors.append(
@@ -144,17 +246,88 @@ def scan_files(config_path: str, job_config_path: str | None) -> Scan:
                         files.append((path, key))
             elif (st.st_dev, st.st_ino) != config_id:
                 files.append((job_config_path, _file_key(st)))
-    return Scan(tuple(files), tuple(errors))
+    supplemental = _supplemental(supplemental_dirs, supplemental_suffix, errors)
+    return Scan(tuple(files), tuple(errors), tuple(supplemental), tuple(watched))
 
 
-def parse_file(path: str, key: FileKey, *, is_config: bool) -> ParsedFile:
+def parse_file(path: str, key: FileKey, *, kind: str) -> ParsedFile:
+    """Parse one file: `kind` is "config" (config.yaml), "jobs" or "supplemental"."""
     errors: list[ConfigError] = []
     try:
         data = parse_yaml_file(path)
     except ConfigError as exc:
         return ParsedFile(key, {}, Fragment(), (exc,))
-    fragment = _fragment(data, path, errors, with_presets=not is_config)
+    if kind == "supplemental":
+        return ParsedFile(key, data, Fragment(), tuple(supplemental_errors(data, path)))
+    fragment = _fragment(data, path, errors, with_presets=kind == "jobs")
     return ParsedFile(key, data, fragment, tuple(errors))
+
+
+# ProwConfig's JSON fields (pkg/config/config.go); a supplemental file may set only some.
+_PROW_CONFIG_FIELDS = frozenset(
+    [
+        "tide",
+        "plank",
+        "pipeline",
+        "sinker",
+        "deck",
+        "branch-protection",
+        "gerrit",
+        "github_reporter",
+        "horologium",
+        "slack_reporter_configs",
+        "in_repo_config",
+        "gangway",
+        "moonraker",
+        "scheduler",
+        "jenkins_operators",
+        "prowjob_namespace",
+        "pod_namespace",
+        "log_level",
+        "push_gateway",
+        "owners_dir_denylist",
+        "pubsub_subscriptions",
+        "pubsub_triggers",
+        "github",
+        "status_error_link",
+        "default_job_timeout",
+        "managed_webhooks",
+        "prowjob_default_entries",
+        "disabled_clusters",
+    ]
+)
+_SUPPLEMENTAL_FIELDS = frozenset({"branch-protection", "slack_reporter_configs", "tide"})
+_SUPPLEMENTAL_TIDE_FIELDS = frozenset({"merge_method", "queries"})
+
+
+def supplemental_errors(data: Json, path: str) -> list[ConfigError]:
+    """Prow's ProwConfig.mergeFrom rule: a supplemental file may set only branch-protection,
+    slack_reporter_configs, tide.merge_method and tide.queries (unknown keys are ignored)."""
+
+    def set_(value: Any) -> bool:
+        return value not in (None, "", [], {}, False, 0)
+
+    by_lower = {str(k).lower(): v for k, v in sorted(data.items(), key=lambda kv: str(kv[0]))}
+    bad = sorted(
+        k for k in _PROW_CONFIG_FIELDS - _SUPPLEMENTAL_FIELDS if set_(by_lower.get(k.lower()))
+    )
+    tide = by_lower.get("tide")
+    if isinstance(tide, dict):
+        bad += [
+            f"tide.{k}"
+            for k, v in tide.items()
+            if str(k).lower() not in _SUPPLEMENTAL_TIDE_FIELDS and set_(v)
+        ]
+    if not bad:
+        return []
+    return [
+        ConfigError(
+            f"only 'branch-protection', 'slack_reporter_configs', 'tide.merge_method' and "
+            f"'tide.queries' may be set in a supplemental prow config; found {', '.join(bad)}: "
+            "move them to config.yaml",
+            path=path,
+        )
+    ]
 
 
 def _fragment(data: Json, path: str, errors: list[ConfigError], *, with_presets: bool) -> Fragment:

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from prow_graphql.prow.config import ConfigErrors, ProwConfig, collect_prow_config
 from prow_graphql.prow.defaulting import BuiltFile, JobBuilder, build_file
-from prow_graphql.prow.files import ParsedFile, Scan, parse_file, scan_files
+from prow_graphql.prow.files import (
+    DEFAULT_SUPPLEMENTAL_SUFFIX,
+    ParsedFile,
+    Scan,
+    parse_file,
+    scan_files,
+)
 from prow_graphql.prow.index import JobCounts, JobIndex
 from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.validation import check_periodics, check_preset_labels, check_repo_jobs
@@ -42,9 +49,13 @@ class ConfigLoader:
         self,
         config_path: str | os.PathLike[str],
         job_config_path: str | os.PathLike[str] | None = None,
+        supplemental_dirs: Sequence[str | os.PathLike[str]] = (),
+        supplemental_suffix: str = DEFAULT_SUPPLEMENTAL_SUFFIX,
     ) -> None:
         self.config_path = os.fspath(config_path)
         self.job_config_path = os.fspath(job_config_path) if job_config_path else None
+        self.supplemental_dirs = tuple(os.fspath(d) for d in supplemental_dirs)
+        self.supplemental_suffix = supplemental_suffix
         self.parse_count = 0
         self.last_parsed: tuple[str, ...] = ()
         self._cache: dict[str, ParsedFile] = {}
@@ -62,7 +73,7 @@ class ConfigLoader:
     def load(self) -> JobIndex:
         """Load everything (re-using cached parses of unchanged files); raises ConfigErrors."""
         with self._lock:
-            return self._build(scan_files(self.config_path, self.job_config_path))
+            return self._build(self._scan())
 
     def reload(self) -> JobIndex | None:
         """A new snapshot if any file changed since the last load attempt, else None.
@@ -71,19 +82,29 @@ class ConfigLoader:
         snapshot and the next reload starts from the files as they are now.
         """
         with self._lock:
-            scan = scan_files(self.config_path, self.job_config_path)
+            scan = self._scan()
             if self._signature is not None and scan.signature == self._signature:
                 return None
             return self._build(scan)
+
+    def _scan(self) -> Scan:
+        return scan_files(
+            self.config_path,
+            self.job_config_path,
+            self.supplemental_dirs,
+            self.supplemental_suffix,
+        )
 
     def _build(self, scan: Scan) -> JobIndex:
         errors = list(scan.errors)
         cache: dict[str, ParsedFile] = {}
         parsed: list[str] = []
-        for path, key in scan.files:
+        kinds = [(path, key, "jobs") for path, key in scan.files]
+        kinds += [(path, key, "supplemental") for path, key in scan.supplemental]
+        for path, key, kind in kinds:
             entry = self._cache.get(path)
             if entry is None or entry.key != key:
-                entry = parse_file(path, key, is_config=path == self.config_path)
+                entry = parse_file(path, key, kind="config" if path == self.config_path else kind)
                 parsed.append(path)
             cache[path] = entry
             errors.extend(entry.errors)
@@ -151,7 +172,9 @@ class ConfigLoader:
 
 
 def load_job_index(
-    config_path: str | os.PathLike[str], job_config_path: str | os.PathLike[str] | None = None
+    config_path: str | os.PathLike[str],
+    job_config_path: str | os.PathLike[str] | None = None,
+    supplemental_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> JobIndex:
     """Load a snapshot once (no reloads); raises ConfigErrors."""
-    return ConfigLoader(config_path, job_config_path).load()
+    return ConfigLoader(config_path, job_config_path, supplemental_dirs).load()
