@@ -113,6 +113,7 @@ class Gateway:
                 enable_abort=s.enable_abort,
                 env_allowlist=s.env_allowlist,
                 idempotency_window=timedelta(hours=s.idempotency_window_hours),
+                require_shas=s.require_shas,
             ),
             metrics=self.metrics,
             follow_wait=s.follow_wait,
