@@ -712,13 +712,16 @@ def test_rerun_auth_map_becomes_entries_in_prow_order() -> None:
                     "org/repo": {"github_users": ["alice"]},
                     "*": {"github_orgs": ["everyone"]},
                     "org": {"allow_anyone": True},
+                    "": {"github_users": ["root"]},
                 }
             }
         },
         "config.yaml",
     )
     entries = config.deck.rerun_auth_config_entries
+    # Deck's defaultRerunAuthMapToSlice: "" first, then "*", orgs, repos
     assert [(e.repo, dict(e.config)) for e in entries] == [
+        ("", {"github_users": ["root"]}),
         ("*", {"github_orgs": ["everyone"]}),
         ("org", {"allow_anyone": True}),
         ("org/repo", {"github_users": ["alice"]}),

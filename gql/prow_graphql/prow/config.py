@@ -516,7 +516,7 @@ def _parse_deck(r: FieldReader | None) -> DeckConfig:
             "exclusive; use only default_rerun_auth_configs"
         )
     elif by_key:
-        entries = _map_to_entries(by_key)
+        entries = _map_to_entries(by_key, empty_key_first=True)
     for entry in entries:
         message = rerun_auth_config_error(entry.config)
         if message:
@@ -558,12 +558,16 @@ def _parse_config_map(r: FieldReader, key: str) -> dict[str, Json]:
     return result
 
 
-def _map_to_entries(by_key: Mapping[str, Json]) -> tuple[ConfigEntry, ...]:
+def _map_to_entries(
+    by_key: Mapping[str, Json], *, empty_key_first: bool = False
+) -> tuple[ConfigEntry, ...]:
     # Prow's order: "*" first, then orgs, then org/repos; sorted within a group (Prow iterates a
-    # Go map there, but at most one org and one org/repo key can match a given job).
-    orgs = sorted(k for k in by_key if k != "*" and "/" not in k)
+    # Go map there, but at most one org and one org/repo key can match a given job). Deck's
+    # rerun-auth map puts "" before "*" (defaultRerunAuthMapToSlice).
+    first = [k for k in ("", "*") if k in by_key] if empty_key_first else ["*"] * ("*" in by_key)
+    orgs = sorted(k for k in by_key if k not in first and k != "*" and "/" not in k)
     repos = sorted(k for k in by_key if "/" in k)
-    keys = (["*"] if "*" in by_key else []) + orgs + repos
+    keys = first + orgs + repos
     return tuple(ConfigEntry(repo=k, cluster="", config=by_key[k]) for k in keys)
 
 
