@@ -177,3 +177,39 @@ def test_a_value_prow_cannot_decode_is_an_error_naming_file_job_and_field(
     assert error.path == str(tmp_path / "jobs" / "jobs.yaml")
     assert error.job == "j"
     assert message in str(error)
+
+
+def test_container_scalars_are_read_as_go_strings(tmp_path: Path) -> None:
+    index = _load(
+        tmp_path,
+        "periodics:\n"
+        "- name: p\n"
+        "  interval: 1h\n"
+        "  spec:\n"
+        "    containers:\n"
+        "    - image: alpine\n"
+        "      command: [make, null, 1.0]\n"
+        "      args: [y, 2]\n"
+        "      env: [{name: A, value: true}, {name: B, value: 1.5}, {name: C, value: x}]\n",
+    )
+    (job,) = index.periodics
+    (container,) = job.spec["containers"]
+    assert container["command"] == ["make", "", "1"]
+    assert container["args"] == ["true", "2"]  # y is a YAML 1.1 boolean
+    assert container["env"] == [
+        {"name": "A", "value": "true"},
+        {"name": "B", "value": "1.5"},
+        {"name": "C", "value": "x"},
+    ]
+    assert [e.value for e in job.containers[0].env] == ["true", "1.5", "x"]
+
+
+def test_a_mapping_in_a_container_string_field_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigErrors) as info:
+        _load(
+            tmp_path,
+            "periodics:\n- {name: p, interval: 1h, spec: {containers: [{args: [{a: b}]}]}}\n",
+        )
+    (error,) = info.value.errors
+    assert error.job == "p"
+    assert "spec.containers[0].args: expected a string, got dict {'a': 'b'}" in str(error)
