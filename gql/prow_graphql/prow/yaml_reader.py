@@ -31,6 +31,9 @@ _GO_TAGS: dict[type, str] = {
     float: "tag:yaml.org,2002:float",
 }
 _GO_TAG_SET = frozenset(_GO_TAGS.values())
+# First characters of every plain scalar go-yaml v2 may read as something other than a string
+# ("" is the empty scalar, null); "<" for the merge key.
+_NON_STRING_STARTS = frozenset(["", "<", ".", "+", "-", "~", *"0123456789yYnNtTfFoO"])
 
 
 def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
@@ -61,7 +64,7 @@ def _fast_construct_document(loader: Any, node: yaml.Node) -> Any:
             )
         in_progress.add(n)
         if type(n) is yaml.MappingNode and n.tag == _MAP_TAG:
-            if any(k.tag == _MERGE_TAG for k, _ in n.value):
+            if loader.saw_merge_key and any(k.tag == _MERGE_TAG for k, _ in n.value):
                 loader.flatten_mapping(n)
             result: Any = {}
             for key_node, value_node in n.value:
@@ -98,8 +101,10 @@ def _make_yaml_loader() -> type[Any]:
 
     def resolve(loader: Any, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode:
-            if implicit[0]:
+            # Most scalars start with a letter no YAML 1.1 keyword starts with: one set lookup.
+            if implicit[0] and value[:1] in _NON_STRING_STARTS:
                 if value == "<<":
+                    loader.saw_merge_key = True
                     return _MERGE_TAG
                 scalar = go_plain_scalar(value)
                 if scalar is not STRING:
@@ -107,10 +112,19 @@ def _make_yaml_loader() -> type[Any]:
             return _STR_TAG
         return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
+    def no_path_resolvers(loader: Any, *args: Any) -> None:
+        """Path resolvers are unused: skip PyYAML's bookkeeping for every node."""
+
     return type(
         "ProwYamlLoader",
         (base,),
-        {"resolve": resolve, "construct_document": _fast_construct_document},
+        {
+            "resolve": resolve,
+            "construct_document": _fast_construct_document,
+            "descend_resolver": no_path_resolvers,
+            "ascend_resolver": no_path_resolvers,
+            "saw_merge_key": False,
+        },
     )
 
 
