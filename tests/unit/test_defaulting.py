@@ -795,3 +795,35 @@ def test_postsubmit_and_presubmit_are_distinct_types(tmp_path: Path) -> None:
     index = load(tmp_path, "{}\n", {"jobs.yaml": ONE_OF_EACH})
     assert isinstance(index.presubmits("org/repo")[0], Presubmit)
     assert isinstance(index.postsubmits("org/repo")[0], Postsubmit)
+
+
+@pytest.mark.parametrize(
+    ("given_repo", "given_cluster", "org_repo", "cluster", "want"),
+    [
+        ("", "", "org/repo", "cluster", True),
+        ("*", "", "org/repo", "cluster", True),
+        ("org", "", "org/repo", "cluster", True),
+        ("org/repo", "", "org/repo", "cluster", True),
+        ("some.org", "", "some-review.org/repo", "cluster", True),
+        ("some.org/repo", "", "some-review.org/repo", "cluster", True),
+        ("http://org/repo", "", "http://org/repo", "cluster", True),
+        ("https://org/repo", "", "https://org/repo", "cluster", True),
+        ("org", "", "http://org/repo", "cluster", True),
+        ("org", "", "https://org/repo", "cluster", True),
+        ("some.org", "", "https://some-review.org/repo", "cluster", True),
+        ("org/repo", "", "http://org/repo", "cluster", True),
+        ("org/repo", "", "https://org/repo", "cluster", True),
+        ("org2", "", "org/repo", "cluster", False),
+        ("org/repo2", "", "org/repo", "cluster", False),
+        ("some.other.org", "", "some.other-review.org", "cluster", False),
+        ("", "", "org/repo", "cluster", True),
+        ("", "*", "org/repo", "cluster", True),
+        ("", "cluster", "org/repo", "cluster", True),
+        ("", "cluster2", "org/repo", "cluster", False),
+    ],
+)
+def test_default_entry_matches(
+    given_repo: str, given_cluster: str, org_repo: str, cluster: str, want: bool
+) -> None:
+    """Go's TestDefaultMatches (pkg/config/config_test.go)."""
+    assert ConfigEntry(given_repo, given_cluster, {}).matches(org_repo, cluster) is want

@@ -845,3 +845,13 @@ def test_presubmit_prowjobs_carry_is_optional_as_the_trigger_plugin_sets_it(
     assert built["metadata"]["labels"]["prow.k8s.io/is-optional"] == expected
     as_postsubmit = build(job, ProwJobType.POSTSUBMIT, pr_refs())
     assert as_postsubmit["metadata"]["labels"].get("prow.k8s.io/is-optional") == job_label
+
+
+def test_blobless_fetch_false_from_decoration_is_written_into_refs() -> None:
+    """§8.8: Refs.BloblessFetch is a *bool, so DecorateRefs writes false too."""
+    job = presubmit(decoration_config={**decoration(), "blobless_fetch": False})
+    refs = build(job, ProwJobType.PRESUBMIT, pr_refs())["spec"]["refs"]
+    assert refs["blobless_fetch"] is False
+    unset = {k: v for k, v in decoration().items() if k != "blobless_fetch"}
+    refs = build(presubmit(decoration_config=unset), ProwJobType.PRESUBMIT, pr_refs())
+    assert "blobless_fetch" not in refs["spec"]["refs"]

@@ -86,11 +86,18 @@ class ConfigEntry:
     config: Json
 
     def matches(self, org_repo: str, cluster: str) -> bool:
-        """Prow's entry matching: exact repo, its org, or wildcard; same for cluster (not regex)."""
-        cluster_ok = self.cluster in ("", "*", cluster)
-        org = org_repo.split("/", 1)[0]
-        repo_ok = self.repo in ("", "*", org_repo, org)
-        return cluster_ok and repo_ok
+        """Prow's entry matching (config.go `matches`): exact repo, its org, or wildcard; same
+        for cluster (not regex). For Gerrit, the job's repo loses a `-review` suffix of its
+        first host label and an http(s):// prefix before the comparison."""
+        if self.cluster not in ("", "*", cluster):
+            return False
+        if self.repo in ("", "*", org_repo):
+            return True
+        first, dot, rest = org_repo.partition(".")
+        if dot and first.endswith("-review"):  # gerrit source.EnsureCodeURL
+            org_repo = f"{first.removesuffix('-review')}.{rest}"
+        org_repo = org_repo.removeprefix("https://").removeprefix("http://")
+        return self.repo in (org_repo, org_repo.split("/", 1)[0])
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,7 +256,8 @@ def _complete_primary_refs(refs: Refs, job: JobBase) -> dict[str, Any]:
     _put(out, "skip_fetch_head", job.skip_fetch_head)
     decoration = job.decoration_config
     if decoration is not None:
-        _put(out, "blobless_fetch", decoration.get("blobless_fetch"))
+        if decoration.get("blobless_fetch") is not None:  # a *bool: false is written too
+            out["blobless_fetch"] = decoration["blobless_fetch"]
         _put(out, "sparse_checkout_files", _thaw(decoration.get("sparse_checkout_files")))
     return out
 
