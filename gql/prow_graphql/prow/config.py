@@ -2,21 +2,28 @@
 
 `parse_prow_config` (pure) turns the YAML mapping into a `ProwConfig`, normalising Prow's two forms
 of default entries (old `*`/org/repo maps and new `*_entries` lists) into one ordered list each.
-It also holds the config-driven parts of job defaulting (decoration and prowjob defaults merging,
-presets) so that `prow_graphql.prow.loader` stays about files and jobs. No I/O here.
+It also holds the config-driven parts of job defaulting (default entries, prowjob defaults); the
+decoration merge lives in `decoration`, presets in `presets`, typed YAML access in `fields` (their
+names stay importable from here). No I/O here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from prow_graphql.errors import ConfigError
 from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
-from prow_graphql.prow.goyaml import go_string
-
-Json = Mapping[str, Any]
+from prow_graphql.prow.fields import FieldReader as FieldReader  # re-exported
+from prow_graphql.prow.fields import Json as Json  # re-exported
+from prow_graphql.prow.fields import is_mapping as is_mapping  # re-exported
+from prow_graphql.prow.fields import kind_of
+from prow_graphql.prow.presets import Preset as Preset  # re-exported
+from prow_graphql.prow.presets import apply_presets as apply_presets  # re-exported
+from prow_graphql.prow.presets import merge_presets as merge_presets  # re-exported
+from prow_graphql.prow.presets import parse_presets as parse_presets  # re-exported
+from prow_graphql.prow.presets import select_presets as select_presets  # re-exported
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_GITHUB_LINK_URL = "https://github.com"
@@ -40,11 +47,6 @@ class ConfigErrors(ConfigError):
         )
         super().__init__("\n".join([head, *(f"  - {e}" for e in errors)]))
         self.errors = tuple(errors)
-
-
-def is_mapping(value: Any) -> bool:
-    """isinstance(value, Mapping), with a fast path for dict (ABC checks are slow in bulk)."""
-    return type(value) is dict or isinstance(value, Mapping)
 
 
 def is_unset(value: Any) -> bool:
@@ -98,111 +100,6 @@ class ConfigEntry:
             org_repo = f"{first.removesuffix('-review')}.{rest}"
         org_repo = org_repo.removeprefix("https://").removeprefix("http://")
         return self.repo in (org_repo, org_repo.split("/", 1)[0])
-
-
-@dataclass(frozen=True, slots=True)
-class Preset:
-    """A preset: applies to jobs carrying all of its labels (no labels = every job)."""
-
-    labels: Mapping[str, str] = field(default_factory=dict)
-    env: tuple[Json, ...] = ()
-    volumes: tuple[Json, ...] = ()
-    volume_mounts: tuple[Json, ...] = ()
-    tolerations: tuple[Json, ...] = ()
-    source_path: str = field(default="", compare=False)
-
-    def applies_to(self, labels: Mapping[str, str]) -> bool:
-        """Whether every label of this preset is on the job with the same value."""
-        return all(labels.get(key) == value for key, value in self.labels.items())
-
-
-def select_presets(presets: Iterable[Preset], labels: Mapping[str, str]) -> tuple[Preset, ...]:
-    """The presets that apply to a job with these labels, in order."""
-    return tuple(p for p in presets if p.applies_to(labels))
-
-
-def apply_presets(
-    presets: Iterable[Preset], labels: Mapping[str, str], spec: Json | None
-) -> tuple[Json | None, list[str]]:
-    """Apply the presets matching `labels` to a pod spec; returns (new spec, clash messages)."""
-    return merge_presets(select_presets(presets, labels), spec)
-
-
-def merge_presets(matching: Sequence[Preset], spec: Json | None) -> tuple[Json | None, list[str]]:
-    """Merge already-selected presets into a pod spec as Prow does: (new spec, clash messages).
-
-    Env and volumeMounts go to every regular container (Prow leaves init containers alone: job
-    pod specs may not have any), volumes and tolerations to the pod. A name already present
-    (from the job or an earlier preset), or an identical toleration, is a clash. The input is
-    not changed; only the touched lists are copied.
-    """
-    if spec is None or not any(
-        p.env or p.volumes or p.volume_mounts or p.tolerations for p in matching
-    ):
-        return spec, []
-    new_spec = dict(spec)
-    containers = [dict(c) for c in spec.get("containers") or () if is_mapping(c)]
-    clashes: list[str] = []
-    for key, attr, what in (
-        ("env", "env", "env var"),
-        ("volumeMounts", "volume_mounts", "volume mount"),
-    ):
-        if not any(getattr(p, attr) for p in matching):
-            continue
-        for container in containers:
-            existing = list(container.get(key) or ())
-            names = {_name(e) for e in existing}
-            for preset in matching:
-                for item in getattr(preset, attr):
-                    name = _name(item)
-                    if name in names:
-                        clashes.append(
-                            f"{_preset_origin(preset)} adds {what} {name!r}, which container "
-                            f"{container.get('name') or '(unnamed)'!r} already has (from the job "
-                            "or an earlier preset); remove it from the job or from the preset"
-                        )
-                        continue
-                    names.add(name)
-                    existing.append(item)
-            container[key] = existing
-    new_spec["containers"] = containers
-    volumes = list(spec.get("volumes") or ())
-    volume_names = {_name(v) for v in volumes}
-    tolerations = list(spec.get("tolerations") or ())
-    for preset in matching:
-        for volume in preset.volumes:
-            name = _name(volume)
-            if name in volume_names:
-                clashes.append(
-                    f"{_preset_origin(preset)} adds volume {name!r}, which the pod spec already "
-                    "has (from the job or an earlier preset); remove it from the job or the preset"
-                )
-                continue
-            volume_names.add(name)
-            volumes.append(volume)
-        for toleration in preset.tolerations:
-            if toleration in tolerations:
-                clashes.append(
-                    f"{_preset_origin(preset)} adds toleration {dict(toleration)!r}, which the pod "
-                    "spec already has; remove it from the job or from the preset"
-                )
-                continue
-            tolerations.append(toleration)
-    if volumes:
-        new_spec["volumes"] = volumes
-    if tolerations:
-        new_spec["tolerations"] = tolerations
-    return new_spec, clashes
-
-
-def _preset_origin(preset: Preset) -> str:
-    labels = ", ".join(f"{k}: {v}" for k, v in preset.labels.items()) or "no labels"
-    where = f" from {preset.source_path}" if preset.source_path else ""
-    return f"preset ({labels}){where}"
-
-
-def _name(item: Any) -> Any:
-    return item.get("name") if is_mapping(item) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,170 +181,6 @@ class ProwConfig:
         if is_unset(merged.get("tenant_id")):
             merged["tenant_id"] = DEFAULT_TENANT_ID
         return merged
-
-
-class FieldReader:
-    """Typed access to one YAML mapping as Prow's Go structs read it; a value that cannot be
-    represented becomes a ConfigError (collected, not raised).
-
-    Keys match case-insensitively (encoding/json; of several spellings the last in byte order
-    wins, as the sorted JSON of sigs.k8s.io/yaml is decoded). In string fields, numbers and
-    booleans become their Go text (`true` → "true", `1.0` → "1") and null list items ""; a
-    mapping or list where Prow wants a string is an error, as it is for Prow.
-    """
-
-    def __init__(
-        self,
-        data: Json,
-        path: str,
-        errors: list[ConfigError],
-        *,
-        job: str | None = None,
-        prefix: str = "",
-    ) -> None:
-        self.data = data
-        self.path = path
-        self.errors = errors
-        self.job = job
-        self.prefix = prefix
-        folded: dict[str, str] = {}
-        for key in data:
-            if isinstance(key, str):
-                low = key.lower()
-                if low not in folded or key > folded[low]:
-                    folded[low] = key
-        self._keys = folded
-
-    def get(self, key: str) -> Any:
-        """The raw value under `key` (matched as encoding/json matches field names), or None."""
-        actual = self._keys.get(key.lower())
-        return None if actual is None else self.data[actual]
-
-    def error(self, message: str) -> None:
-        """Record an error about this mapping."""
-        self.errors.append(ConfigError(message, path=self.path, job=self.job))
-
-    def _wrong(self, key: str, expected: str, value: Any) -> None:
-        shown = repr(value)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        self.error(
-            f"{self.prefix}{key}: expected {expected}, got {_kind(value)} {shown}; fix the value"
-        )
-
-    def child(self, key: str) -> FieldReader | None:
-        """A reader over the mapping under `key`, or None when absent."""
-        value = self.mapping(key)
-        if value is None:
-            return None
-        return FieldReader(
-            value, self.path, self.errors, job=self.job, prefix=f"{self.prefix}{key}."
-        )
-
-    def string(self, key: str, default: str = "") -> str:
-        """A string field; null or absent gives `default`; scalars become Go's text."""
-        value = self.get(key)
-        if value is None:
-            return default
-        if type(value) is str:
-            return value
-        text = go_string(value)
-        if text is None:
-            self._wrong(key, "a string", value)
-            return default
-        return text
-
-    def optional_string(self, key: str) -> str | None:
-        """A string field that remembers whether it was set (Go's *string): "" is not None."""
-        if self.get(key) is None:
-            return None
-        return self.string(key)
-
-    def boolean(self, key: str, default: bool = False) -> bool:
-        """A boolean field; null or absent gives `default`."""
-        value = self.optional_boolean(key)
-        return default if value is None else value
-
-    def optional_boolean(self, key: str) -> bool | None:
-        """A boolean field that remembers whether it was set (Go's *bool)."""
-        value = self.get(key)
-        if value is None or isinstance(value, bool):
-            return value
-        self._wrong(key, "true or false", value)
-        return None
-
-    def integer(self, key: str, default: int = 0) -> int:
-        """An integer field; null or absent gives `default`.
-
-        A float with no fraction is accepted: the YAML→JSON step writes 3.0 as 3, which Go
-        decodes into an int.
-        """
-        value = self.get(key)
-        if value is None:
-            return default
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-            return int(value)
-        self._wrong(key, "an integer", value)
-        return default
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        """A list of strings; null or absent gives (); items coerced as in `string`."""
-        value = self.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, list):
-            texts = [v if type(v) is str else go_string(v) for v in value]
-            if None not in texts:
-                return tuple(t for t in texts if t is not None)
-        self._wrong(key, "a list of strings", value)
-        return ()
-
-    def mapping(self, key: str) -> Json | None:
-        """A mapping field; null or absent gives None."""
-        value = self.get(key)
-        if value is None:
-            return None
-        if is_mapping(value):
-            return cast(Json, value)
-        self._wrong(key, "a mapping", value)
-        return None
-
-    def string_map(self, key: str) -> dict[str, str]:
-        """A map of strings to strings (labels, annotations, URL prefixes); values coerced."""
-        value = self.mapping(key)
-        if value is None:
-            return {}
-        result: dict[str, str] = {}
-        for k, v in value.items():
-            text = v if type(v) is str else go_string(v)
-            if isinstance(k, str) and text is not None:
-                result[k] = text
-            else:
-                self._wrong(f"{key}.{k}", "a string", v if isinstance(k, str) else k)
-        return result
-
-    def mappings(self, key: str) -> tuple[Json, ...]:
-        """A list of mappings; null or absent gives ()."""
-        value = self.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, list) and all(is_mapping(v) for v in value):
-            return tuple(value)
-        self._wrong(key, "a list of mappings", value)
-        return ()
-
-
-def _kind(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
 
 
 def parse_prow_config(data: Json, path: str) -> ProwConfig:
@@ -561,7 +294,7 @@ def _parse_config_map(r: FieldReader, key: str) -> dict[str, Json]:
         if is_mapping(value):
             result[str(name)] = value
         elif value is not None:
-            r.error(f"{r.prefix}{key}.{name}: expected a mapping, got {_kind(value)}")
+            r.error(f"{r.prefix}{key}.{name}: expected a mapping, got {kind_of(value)}")
     return result
 
 
@@ -576,26 +309,3 @@ def _map_to_entries(
     repos = sorted(k for k in by_key if "/" in k)
     keys = first + orgs + repos
     return tuple(ConfigEntry(repo=k, cluster="", config=by_key[k]) for k in keys)
-
-
-def parse_presets(r: FieldReader, key: str = "presets") -> tuple[Preset, ...]:
-    """The `presets` list of a config or job file (each remembers the file it came from)."""
-    presets = []
-    for i, item in enumerate(r.mappings(key)):
-        pr = FieldReader(item, r.path, r.errors, prefix=f"{key}[{i}].")
-        parts = {k: pr.mappings(k) for k in ("env", "volumes", "volumeMounts")}
-        for part, items in parts.items():
-            for j, entry in enumerate(items):
-                if not isinstance(entry.get("name"), str) or not entry.get("name"):
-                    pr.error(f"{key}[{i}].{part}[{j}] has no name; give it a `name:`")
-        presets.append(
-            Preset(
-                labels=pr.string_map("labels"),
-                env=parts["env"],
-                volumes=parts["volumes"],
-                volume_mounts=parts["volumeMounts"],
-                tolerations=pr.mappings("tolerations"),
-                source_path=r.path,
-            )
-        )
-    return tuple(presets)

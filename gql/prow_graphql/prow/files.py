@@ -16,7 +16,8 @@ from typing import Any
 import pathspec
 
 from prow_graphql.errors import ConfigError
-from prow_graphql.prow.config import FieldReader, Json, Preset, parse_presets
+from prow_graphql.prow.config import Preset, parse_presets
+from prow_graphql.prow.fields import FieldReader, Json
 from prow_graphql.prow.yaml_reader import parse_yaml_file
 
 __all__ = ["FileKey", "Fragment", "ParsedFile", "Scan", "parse_file", "scan_files"]

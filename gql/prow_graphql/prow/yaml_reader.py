@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from prow_graphql.errors import ConfigError
-from prow_graphql.prow.config import Json
+from prow_graphql.prow.fields import Json
 from prow_graphql.prow.goyaml import STRING, go_key_text, go_plain_scalar
 
 __all__ = ["parse_yaml_file"]
