@@ -135,3 +135,29 @@ def test_a_reload_prow_would_refuse_keeps_the_last_good_config(tmp_path: Path) -
     assert "invalid cron string 0 5 * * 8 in periodic p: end of range (8) above maximum (6)" in (
         state.last_error
     )
+
+
+def test_supplemental_and_require_shas_flags(tmp_path: Path) -> None:
+    from prow_graphql.settings import parse_serve_args
+
+    (tmp_path / "config.yaml").write_text("{}\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    base = ["--config-path", str(tmp_path / "config.yaml")]
+    settings = parse_serve_args(
+        [
+            *base,
+            "--supplemental-prow-config-dir", str(tmp_path / "a"),
+            "--supplemental-prow-config-dir", str(tmp_path / "b"),
+            "--supplemental-prow-configs-filename-suffix", "_extra.yaml",
+            "--require-shas",
+        ]
+    )  # fmt: skip
+    assert settings.supplemental_prow_config_dirs == (tmp_path / "a", tmp_path / "b")
+    assert settings.supplemental_prow_configs_suffix == "_extra.yaml"
+    assert settings.require_shas is True
+    defaults = parse_serve_args(base)
+    assert (defaults.supplemental_prow_config_dirs, defaults.require_shas) == ((), False)
+    assert defaults.supplemental_prow_configs_suffix == "_prowconfig.yaml"
+    with pytest.raises(ValueError, match="--supplemental-prow-config-dir: .* is not a directory"):
+        parse_serve_args([*base, "--supplemental-prow-config-dir", str(tmp_path / "nope")])

@@ -26,7 +26,7 @@ from prow_graphql.prow.config import (
 from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
 from prow_graphql.prow.files import FileKey, Fragment
 from prow_graphql.prow.goregex import compile_go_regex
-from prow_graphql.prow.goyaml import go_string
+from prow_graphql.prow.goyaml import coerce_container_strings, go_string
 from prow_graphql.prow.job_checks import (
     check_agent,
     check_annotations,
@@ -139,7 +139,7 @@ class JobBuilder:
             r.error("spec.containers: every container must be a mapping; fix the list")
             spec = None
         if spec is not None:
-            spec = _coerce_container_strings(spec, r)
+            spec = coerce_container_strings(spec, r.error)
         spec, clashes = merge_presets(self._presets_for(labels), spec)
         for clash in clashes:
             r.error(clash)
@@ -382,59 +382,3 @@ def build_file(builder: JobBuilder, path: str, key: FileKey, fragment: Fragment)
         if (periodic := builder.periodic(raw, path, i)) is not None
     )
     return BuiltFile(key, presubmits, postsubmits, periodics, tuple(errors))
-
-
-_CONTAINER_STRINGS = ("name", "image", "workingDir")
-_CONTAINER_STRING_LISTS = ("command", "args")
-
-
-def _coerce_container_strings(spec: Json, r: FieldReader) -> Json:
-    """The string fields of containers most often written as bare scalars (command, args, env
-    values, ...) as Prow's decoder reads them: `true` → "true", `1.0` → "1", null items → "".
-
-    Only touched containers are copied; a mapping or list in such a field is an error.
-    """
-    containers = spec.get("containers")
-    if not isinstance(containers, list):
-        return spec
-    changed = False
-    out: list[Any] = []
-    for i, container in enumerate(containers):
-        fixed = dict(container)
-        for key in _CONTAINER_STRINGS:
-            if key in fixed and type(fixed[key]) is not str and fixed[key] is not None:
-                fixed[key] = _text(fixed[key], f"spec.containers[{i}].{key}", r)
-        for key in _CONTAINER_STRING_LISTS:
-            items = fixed.get(key)
-            if isinstance(items, list) and any(type(v) is not str for v in items):
-                where = f"spec.containers[{i}].{key}"
-                fixed[key] = [v if type(v) is str else _text(v, where, r) for v in items]
-        env = fixed.get("env")
-        if isinstance(env, list) and any(
-            is_mapping(e) and any(k in e and type(e[k]) is not str for k in ("name", "value"))
-            for e in env
-        ):
-            fixed["env"] = [
-                {
-                    **e,
-                    **{
-                        k: _text(e[k], f"spec.containers[{i}].env.{k}", r)
-                        for k in ("name", "value")
-                        if k in e and type(e[k]) is not str and e[k] is not None
-                    },
-                }
-                if is_mapping(e)
-                else e
-                for e in env
-            ]
-        changed = changed or fixed != container
-        out.append(fixed)
-    return {**spec, "containers": out} if changed else spec
-
-
-def _text(value: Any, where: str, r: FieldReader) -> str:
-    text = go_string(value)
-    if text is None:
-        r.error(f"{where}: expected a string, got {type(value).__name__} {value!r}; fix the value")
-        return ""
-    return text

@@ -11,9 +11,17 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["STRING", "go_float32_text", "go_key_text", "go_plain_scalar", "go_string"]
+__all__ = [
+    "STRING",
+    "coerce_container_strings",
+    "go_float32_text",
+    "go_key_text",
+    "go_plain_scalar",
+    "go_string",
+]
 
 # go-yaml v2's resolve table (resolve.go): YAML 1.1 booleans including y/n, nulls, special floats.
 _RESOLVE_MAP: dict[str, Any] = {
@@ -148,3 +156,63 @@ def go_key_text(key: Any) -> str | None:
     if key is None:
         return None
     return go_string(key)
+
+
+_CONTAINER_STRINGS = ("name", "image", "workingDir")
+_CONTAINER_STRING_LISTS = ("command", "args")
+
+
+def coerce_container_strings(
+    spec: Mapping[str, Any], error: Callable[[str], None]
+) -> Mapping[str, Any]:
+    """The string fields of containers most often written as bare scalars (command, args, env
+    values, ...) as Prow's decoder reads them: `true` → "true", `1.0` → "1", null items → "".
+
+    Only touched containers are copied; a mapping or list in such a field is reported to
+    `error` (Prow refuses the file).
+    """
+    containers = spec.get("containers")
+    if not isinstance(containers, list):
+        return spec
+    changed = False
+    out: list[Any] = []
+    for i, container in enumerate(containers):
+        fixed = dict(container)
+        for key in _CONTAINER_STRINGS:
+            if key in fixed and type(fixed[key]) is not str and fixed[key] is not None:
+                fixed[key] = _text(fixed[key], f"spec.containers[{i}].{key}", error)
+        for key in _CONTAINER_STRING_LISTS:
+            items = fixed.get(key)
+            if isinstance(items, list) and any(type(v) is not str for v in items):
+                where = f"spec.containers[{i}].{key}"
+                fixed[key] = [v if type(v) is str else _text(v, where, error) for v in items]
+        env = fixed.get("env")
+        if isinstance(env, list) and any(
+            isinstance(e, Mapping)
+            and any(k in e and type(e[k]) is not str for k in ("name", "value"))
+            for e in env
+        ):
+            fixed["env"] = [
+                {
+                    **e,
+                    **{
+                        k: _text(e[k], f"spec.containers[{i}].env.{k}", error)
+                        for k in ("name", "value")
+                        if k in e and type(e[k]) is not str and e[k] is not None
+                    },
+                }
+                if isinstance(e, Mapping)
+                else e
+                for e in env
+            ]
+        changed = changed or fixed != container
+        out.append(fixed)
+    return {**spec, "containers": out} if changed else spec
+
+
+def _text(value: Any, where: str, error: Callable[[str], None]) -> str:
+    text = go_string(value)
+    if text is None:
+        error(f"{where}: expected a string, got {type(value).__name__} {value!r}; fix the value")
+        return ""
+    return text
