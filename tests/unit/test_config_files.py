@@ -159,5 +159,5 @@ def test_supplemental_and_require_shas_flags(tmp_path: Path) -> None:
     defaults = parse_serve_args(base)
     assert (defaults.supplemental_prow_config_dirs, defaults.require_shas) == ((), False)
     assert defaults.supplemental_prow_configs_suffix == "_prowconfig.yaml"
-    with pytest.raises(ValueError, match="--supplemental-prow-config-dir: .* is not a directory"):
+    with pytest.raises(ValueError, match=r"--supplemental-prow-config-dir: .* is not a directory"):
         parse_serve_args([*base, "--supplemental-prow-config-dir", str(tmp_path / "nope")])
