@@ -213,3 +213,28 @@ def test_a_mapping_in_a_container_string_field_is_an_error(tmp_path: Path) -> No
     (error,) = info.value.errors
     assert error.job == "p"
     assert "spec.containers[0].args: expected a string, got dict {'a': 'b'}" in str(error)
+
+
+def test_extra_refs_and_node_selector_scalars_are_go_strings(tmp_path: Path) -> None:
+    index = _load(
+        tmp_path,
+        "periodics:\n"
+        "- name: p\n"
+        "  interval: 1h\n"
+        "  extra_refs: [{org: o, repo: 1.0, base_ref: 2024-01-01, workdir: true}]\n"
+        "  spec:\n"
+        "    nodeSelector: {gpu: true, zone: 1}\n"
+        "    containers: [{image: alpine, command: ['true']}]\n",
+    )
+    (job,) = index.periodics
+    # a YAML date stays as written: go-yaml v2 keeps timestamps as text in interface{} values
+    assert job.extra_refs == ({"org": "o", "repo": "1", "base_ref": "2024-01-01", "workdir": True},)
+    assert job.spec is not None
+    assert job.spec["nodeSelector"] == {"gpu": "true", "zone": "1"}
+
+
+def test_an_untouched_spec_is_not_copied() -> None:
+    from prow_graphql.prow.goyaml import coerce_container_strings
+
+    spec = {"containers": [{"image": "a", "command": ["x"], "env": [{"name": "A", "value": "1"}]}]}
+    assert coerce_container_strings(spec, lambda m: None) is spec

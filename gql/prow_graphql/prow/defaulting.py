@@ -26,7 +26,12 @@ from prow_graphql.prow.config import (
 from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
 from prow_graphql.prow.files import FileKey, Fragment
 from prow_graphql.prow.goregex import compile_go_regex
-from prow_graphql.prow.goyaml import coerce_container_strings, go_string
+from prow_graphql.prow.goyaml import (
+    REFS_STRINGS,
+    coerce_container_strings,
+    coerce_strings,
+    go_string,
+)
 from prow_graphql.prow.job_checks import (
     check_agent,
     check_annotations,
@@ -186,7 +191,7 @@ class JobBuilder:
             "skip_submodules": r.boolean("skip_submodules"),
             "clone_depth": r.integer("clone_depth"),
             "skip_fetch_head": r.boolean("skip_fetch_head"),
-            "extra_refs": r.mappings("extra_refs"),
+            "extra_refs": _extra_refs(r),
         }
         self._check(r, kind, base)
         return base
@@ -317,7 +322,7 @@ class JobBuilder:
         if got is None:
             return None
         r, name = got
-        extra_refs = r.mappings("extra_refs")
+        extra_refs = _extra_refs(r)
         repo = ""
         if extra_refs:  # Prow matches default entries of periodics by their first extra ref
             repo = f"{extra_refs[0].get('org') or ''}/{extra_refs[0].get('repo') or ''}"
@@ -382,3 +387,11 @@ def build_file(builder: JobBuilder, path: str, key: FileKey, fragment: Fragment)
         if (periodic := builder.periodic(raw, path, i)) is not None
     )
     return BuiltFile(key, presubmits, postsubmits, periodics, tuple(errors))
+
+
+def _extra_refs(r: FieldReader) -> tuple[Json, ...]:
+    """extra_refs with their string fields read as Go reads them (`base_ref: 1.0` → "1")."""
+    return tuple(
+        coerce_strings(ref, REFS_STRINGS, f"extra_refs[{i}]", r.error)
+        for i, ref in enumerate(r.mappings("extra_refs"))
+    )

@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
+    "REFS_STRINGS",
     "STRING",
     "coerce_container_strings",
+    "coerce_strings",
     "go_float32_text",
     "go_key_text",
     "go_plain_scalar",
@@ -160,54 +162,74 @@ def go_key_text(key: Any) -> str | None:
 
 _CONTAINER_STRINGS = ("name", "image", "workingDir")
 _CONTAINER_STRING_LISTS = ("command", "args")
+# prowapi.Refs string fields (extra_refs)
+REFS_STRINGS = ("org", "repo", "repo_link", "base_ref", "base_sha", "base_link", "path_alias",
+                "clone_uri")  # fmt: skip
+
+
+def coerce_strings(
+    data: Mapping[str, Any],
+    keys: tuple[str, ...],
+    where: str,
+    error: Callable[[str], None],
+    *,
+    lists: tuple[str, ...] = (),
+) -> Mapping[str, Any]:
+    """`data` with the scalars under `keys` (and the items of the lists under `lists`) turned
+    into Go's text, as Prow's decoder reads string fields; unchanged `data` when nothing needs
+    it. A mapping or list where a string belongs is reported to `error` (Prow refuses it)."""
+    fixed: dict[str, Any] | None = None
+    for key in keys:
+        value = data.get(key)
+        if value is not None and type(value) is not str:
+            fixed = fixed if fixed is not None else dict(data)
+            fixed[key] = _text(value, f"{where}.{key}", error)
+    for key in lists:
+        items = data.get(key)
+        if isinstance(items, list) and any(type(v) is not str for v in items):
+            fixed = fixed if fixed is not None else dict(data)
+            fixed[key] = [v if type(v) is str else _text(v, f"{where}.{key}", error) for v in items]
+    return data if fixed is None else fixed
 
 
 def coerce_container_strings(
     spec: Mapping[str, Any], error: Callable[[str], None]
 ) -> Mapping[str, Any]:
-    """The string fields of containers most often written as bare scalars (command, args, env
-    values, ...) as Prow's decoder reads them: `true` → "true", `1.0` → "1", null items → "".
-
-    Only touched containers are copied; a mapping or list in such a field is reported to
-    `error` (Prow refuses the file).
-    """
+    """A pod spec whose fields most often written as bare scalars (container name, image,
+    command, args, env names and values; nodeSelector values) read as Prow's decoder reads them:
+    `true` → "true", `1.0` → "1", null list items → "". Only touched parts are copied."""
+    changes: dict[str, Any] = {}
     containers = spec.get("containers")
-    if not isinstance(containers, list):
-        return spec
-    changed = False
-    out: list[Any] = []
-    for i, container in enumerate(containers):
-        fixed = dict(container)
-        for key in _CONTAINER_STRINGS:
-            if key in fixed and type(fixed[key]) is not str and fixed[key] is not None:
-                fixed[key] = _text(fixed[key], f"spec.containers[{i}].{key}", error)
-        for key in _CONTAINER_STRING_LISTS:
-            items = fixed.get(key)
-            if isinstance(items, list) and any(type(v) is not str for v in items):
-                where = f"spec.containers[{i}].{key}"
-                fixed[key] = [v if type(v) is str else _text(v, where, error) for v in items]
-        env = fixed.get("env")
-        if isinstance(env, list) and any(
-            isinstance(e, Mapping)
-            and any(k in e and type(e[k]) is not str for k in ("name", "value"))
+    if isinstance(containers, list):
+        fixed_containers = [_container(c, i, error) for i, c in enumerate(containers)]
+        if any(new is not old for new, old in zip(fixed_containers, containers, strict=True)):
+            changes["containers"] = fixed_containers
+    selector = spec.get("nodeSelector")
+    if isinstance(selector, Mapping):
+        fixed_selector = coerce_strings(selector, tuple(selector), "spec.nodeSelector", error)
+        if fixed_selector is not selector:
+            changes["nodeSelector"] = fixed_selector
+    return {**spec, **changes} if changes else spec
+
+
+def _container(container: Any, i: int, error: Callable[[str], None]) -> Any:
+    if not isinstance(container, Mapping):
+        return container
+    where = f"spec.containers[{i}]"
+    fixed = coerce_strings(
+        container, _CONTAINER_STRINGS, where, error, lists=_CONTAINER_STRING_LISTS
+    )
+    env = fixed.get("env")
+    if isinstance(env, list):
+        new_env = [
+            coerce_strings(e, ("name", "value"), f"{where}.env", error)
+            if isinstance(e, Mapping)
+            else e
             for e in env
-        ):
-            fixed["env"] = [
-                {
-                    **e,
-                    **{
-                        k: _text(e[k], f"spec.containers[{i}].env.{k}", error)
-                        for k in ("name", "value")
-                        if k in e and type(e[k]) is not str and e[k] is not None
-                    },
-                }
-                if isinstance(e, Mapping)
-                else e
-                for e in env
-            ]
-        changed = changed or fixed != container
-        out.append(fixed)
-    return {**spec, "containers": out} if changed else spec
+        ]
+        if any(new is not old for new, old in zip(new_env, env, strict=True)):
+            fixed = {**fixed, "env": new_env}
+    return fixed
 
 
 def _text(value: Any, where: str, error: Callable[[str], None]) -> str:
