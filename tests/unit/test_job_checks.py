@@ -16,6 +16,7 @@ from prow_graphql.prow.job_checks import (
     check_labels,
     check_periodic_schedule,
     check_pod_spec,
+    check_reporting,
 )
 from prow_graphql.prow.loader import ConfigErrors, ConfigLoader
 
@@ -316,3 +317,23 @@ def test_the_loader_refuses_what_prow_refuses(tmp_path: Path, job: str, message:
     (error,) = info.value.errors
     assert (error.path, error.job) == (str(tmp_path / "jobs" / "j.yaml"), "p")
     assert message in str(error)
+
+
+@pytest.mark.parametrize(
+    ("labels", "skip_report", "context", "error"),
+    [
+        ({}, False, "ctx", None),
+        ({}, False, "", "job is set to report but has no context configured"),
+        ({"prow.k8s.io/gerrit-report-label": "Verified"}, True, "ctx", "gerrit report label"),
+        ({"prow.k8s.io/gerrit-report-label": "Verified"}, False, "ctx", None),
+        ({"prow.k8s.io/gerrit-report-label": ""}, True, "ctx", None),
+    ],
+)
+def test_validate_reporting(
+    labels: dict[str, str], skip_report: bool, context: str, error: str | None
+) -> None:
+    """After Go's TestValidateReportingWithGerritLabel (pkg/config/config_test.go)."""
+    found = check_reporting(labels, skip_report, context)
+    assert (found == []) is (error is None)
+    if error is not None:
+        assert found[0].startswith(error)

@@ -40,6 +40,7 @@ from prow_graphql.prow.job_checks import (
     check_labels,
     check_periodic_schedule,
     check_pod_spec,
+    check_reporting,
 )
 from prow_graphql.prow.jobs import (
     Brancher,
@@ -279,6 +280,9 @@ class JobBuilder:
                     )
             except re.error as exc:
                 r.error(f"trigger: invalid regular expression {trigger!r}: {exc}; fix it")
+        context, skip_report = r.string("context") or name, r.boolean("skip_report")
+        for message in check_reporting(base["labels"], skip_report, context):
+            r.error(message)
         return Presubmit(
             **base,
             org_repo=org_repo,
@@ -290,8 +294,8 @@ class JobBuilder:
             run_before_merge=r.boolean("run_before_merge"),
             run_if_changed=run_if_changed,
             skip_if_only_changed=skip_if_only_changed,
-            context=r.string("context") or name,
-            skip_report=r.boolean("skip_report"),
+            context=context,
+            skip_report=skip_report,
             jenkins_spec=r.mapping("jenkins_spec"),
         )
 
@@ -304,6 +308,9 @@ class JobBuilder:
         base = self._base(r, name, org_repo, "postsubmit")
         always_run = r.optional_boolean("always_run")
         run_if_changed, skip_if_only_changed = self._change_filters(r, always_run is True)
+        context, skip_report = r.string("context") or name, r.boolean("skip_report")
+        for message in check_reporting(base["labels"], skip_report, context):
+            r.error(message)
         return Postsubmit(
             **base,
             org_repo=org_repo,
@@ -311,8 +318,8 @@ class JobBuilder:
             always_run=always_run,
             run_if_changed=run_if_changed,
             skip_if_only_changed=skip_if_only_changed,
-            context=r.string("context") or name,
-            skip_report=r.boolean("skip_report"),
+            context=context,
+            skip_report=skip_report,
             jenkins_spec=r.mapping("jenkins_spec"),
         )
 

@@ -21,6 +21,7 @@ __all__ = [
     "check_labels",
     "check_periodic_schedule",
     "check_pod_spec",
+    "check_reporting",
 ]
 
 Json = Mapping[str, Any]
@@ -292,3 +293,19 @@ def check_periodic_schedule(
     if minimum_interval and (error := go_duration_error(minimum_interval)) is not None:
         found.append(f"cannot parse duration for {name}: {error}")
     return found
+
+
+GERRIT_REPORT_LABEL = "prow.k8s.io/gerrit-report-label"
+
+
+def check_reporting(labels: Mapping[str, str], skip_report: bool, context: str) -> list[str]:
+    """validateReporting: a reporting job needs a context; a Gerrit report label contradicts
+    skip_report."""
+    if not skip_report:
+        return [] if context else ["job is set to report but has no context configured"]
+    if labels.get(GERRIT_REPORT_LABEL):
+        return [
+            f"gerrit report label {GERRIT_REPORT_LABEL} set to non-empty string but job is "
+            "configured to skip reporting; remove one of them"
+        ]
+    return []
