@@ -64,7 +64,12 @@ class Gateway:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.config = ConfigState(settings.config_path, settings.job_config_path)
+        self.config = ConfigState(
+            settings.config_path,
+            settings.job_config_path,
+            settings.supplemental_prow_config_dirs,
+            settings.supplemental_prow_configs_suffix,
+        )
         self.authenticator: Authenticator = authenticator_for(
             settings.auth,
             token_file=settings.token_file,
@@ -114,6 +119,7 @@ class Gateway:
                 enable_abort=s.enable_abort,
                 env_allowlist=s.env_allowlist,
                 idempotency_window=timedelta(hours=s.idempotency_window_hours),
+                require_shas=s.require_shas,
             ),
             metrics=self.metrics,
             follow_wait=s.follow_wait,

@@ -35,6 +35,11 @@ class Settings:
 
     config_path: Path
     job_config_path: Path | None = None
+    # Prow's --supplemental-prow-config-dir / --supplemental-prow-configs-filename-suffix
+    supplemental_prow_config_dirs: tuple[Path, ...] = ()
+    supplemental_prow_configs_suffix: str = "_prowconfig.yaml"
+    # Like gangway: refuse triggers without base SHA (and PR head SHA for presubmits).
+    require_shas: bool = False
     backend: Backend = Backend.KUBE
     host: str = "127.0.0.1"
     port: int = 8080
@@ -90,6 +95,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--config-path", required=True, type=Path, help="Prow's config.yaml")
     add("--job-config-path", type=Path, help="a job config file or directory (walked recursively)")
+    add(
+        "--supplemental-prow-config-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="an extra directory of ProwConfig fragments, as Prow's flag (repeatable)",
+    )
+    add(
+        "--supplemental-prow-configs-filename-suffix",
+        default=d.supplemental_prow_configs_suffix,
+        help="only supplemental files whose name ends with this are read",
+    )
+    add(
+        "--require-shas",
+        action="store_true",
+        help="refuse triggers without baseSha (and the PR head sha for presubmits), as gangway",
+    )
     add(
         "--backend",
         choices=[b.value for b in Backend],
@@ -206,6 +228,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError(
             f"--build-cluster-kubeconfig: {args.build_cluster_kubeconfig} is not a file"
         )
+    for directory in args.supplemental_prow_config_dir:
+        if not directory.is_dir():
+            raise ValueError(f"--supplemental-prow-config-dir: {directory} is not a directory")
     if not 0 < args.port < 65536:
         raise ValueError("--port: must be between 1 and 65535")
     if not 0 <= args.grpc_port < 65536:
@@ -237,6 +262,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         config_path=args.config_path,
         job_config_path=args.job_config_path,
+        supplemental_prow_config_dirs=tuple(args.supplemental_prow_config_dir),
+        supplemental_prow_configs_suffix=args.supplemental_prow_configs_filename_suffix,
+        require_shas=args.require_shas,
         backend=Backend(args.backend),
         host=args.host,
         port=args.port,

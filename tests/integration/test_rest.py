@@ -439,3 +439,49 @@ async def test_requests_are_counted_by_outcome(
         metrics.registry.get_sample_value("prow_graphql_manual_trigger_duration_seconds_count")
         == 3.0
     )
+
+
+# --- SHAs (§8.6) -----------------------------------------------------------------------------
+
+BASE_SHA = "0123456789abcdef0123456789abcdef01234567"
+PULL_SHA = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+async def test_base_and_pull_shas_are_written_to_refs(
+    gateway: RunningGateway, client: httpx.AsyncClient
+) -> None:
+    body = presubmit_body(base_sha=BASE_SHA, pull_sha=PULL_SHA)
+    response = await client.post("/manual-trigger", json=body)
+    assert response.status_code == 200, response.text
+    (created,) = await stored(gateway)
+    refs = created["spec"]["refs"]
+    assert (refs["base_sha"], refs["pulls"][0]["sha"]) == (BASE_SHA, PULL_SHA)
+
+
+async def test_a_bad_sha_is_400_naming_the_old_style_field(
+    gateway: RunningGateway, client: httpx.AsyncClient
+) -> None:
+    for field in ("base_sha", "pull_sha"):
+        response = await client.post("/manual-trigger", json=presubmit_body(**{field: "abc"}))
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "success": False,
+            "message": f"{field}: must be a full 40-character lowercase hex SHA",
+            "field": field,
+        }
+    assert await stored(gateway) == []
+
+
+async def test_require_shas_refuses_runs_that_could_never_gate_a_merge() -> None:
+    async with serve(example_settings("--require-shas")) as gw:
+        await wait_ready(gw)
+        async with httpx.AsyncClient(base_url=gw.url, timeout=30) as client:
+            response = await client.post("/manual-trigger", json=presubmit_body())
+            assert response.status_code == 400
+            assert response.json()["field"] == "base_sha"
+            assert "--require-shas" in response.json()["message"]
+            response = await client.post("/manual-trigger", json=presubmit_body(base_sha=BASE_SHA))
+            assert response.json()["field"] == "pull_sha"
+            body = presubmit_body(base_sha=BASE_SHA, pull_sha=PULL_SHA)
+            response = await client.post("/manual-trigger", json=body)
+            assert response.status_code == 200, response.text

@@ -52,6 +52,8 @@ _AUTHOR_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[bot\])?
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 _MAX_NAME_LENGTH = 255
 _MAX_AUTHOR_LENGTH = 256
+# Set by Prow's trigger plugin on presubmit ProwJobs; crier's failure comment reads it.
+LABEL_IS_OPTIONAL = "prow.k8s.io/is-optional"
 
 
 # --- refs -----------------------------------------------------------------------------------
@@ -254,7 +256,8 @@ def _complete_primary_refs(refs: Refs, job: JobBase) -> dict[str, Any]:
     _put(out, "skip_fetch_head", job.skip_fetch_head)
     decoration = job.decoration_config
     if decoration is not None:
-        _put(out, "blobless_fetch", decoration.get("blobless_fetch"))
+        if decoration.get("blobless_fetch") is not None:  # a *bool: false is written too
+            out["blobless_fetch"] = decoration["blobless_fetch"]
         _put(out, "sparse_checkout_files", _thaw(decoration.get("sparse_checkout_files")))
     return out
 
@@ -315,7 +318,10 @@ def build_prowjob(
     if overrides and isinstance(pod_spec, dict):
         set_container_env(pod_spec, overrides)
 
-    labels = {**job.labels, **(extra_labels or {})}
+    labels = dict(job.labels)
+    if isinstance(job, Presubmit) and run_as is ProwJobType.PRESUBMIT:
+        labels[LABEL_IS_OPTIONAL] = "true" if job.optional else "false"
+    labels.update(extra_labels or {})
     annotations = {**job.annotations, **(extra_annotations or {})}
     if author is not None:
         annotations[ANNOTATION_TRIGGERED_BY] = author
