@@ -49,14 +49,57 @@ async def kube_gateway(tmp_path: Path, *extra: str) -> AsyncIterator[RunningGate
             await plank_store.aclose()
 
 
-@pytest.fixture(params=["memory", "kube"])
+@contextlib.asynccontextmanager
+async def realkube_gateway(
+    server: RealKube, tmp_path: Path, *extra: str
+) -> AsyncIterator[RunningGateway]:
+    """A gateway on the kube backend against the real API server, in a namespace of its own, with
+    the simulated plank as a separate client (a real API server has no plank of its own)."""
+    from prow_graphql.prow.links import job_url
+    from prow_graphql.prow.loader import ConfigLoader
+    from prow_graphql.store.kube import connect
+    from prow_graphql.store.simulator import PlankSimulator
+
+    index = ConfigLoader(str(EXAMPLE / "config.yaml"), str(EXAMPLE / "jobs")).load()
+    namespace = server.new_namespace("gw")
+    kubeconfig = server.kubeconfig_for(namespace, tmp_path)
+    plank_store = await connect(str(kubeconfig), None, namespace)
+    simulator = PlankSimulator(
+        plank_store,
+        pending_after=0.05,
+        complete_after=0.1,
+        url_for=lambda obj, build_id: job_url(obj, build_id, index.config.plank),
+    )
+    import asyncio
+
+    sim_task = asyncio.create_task(simulator.run())
+    try:
+        settings = example_settings(
+            "--kubeconfig", str(kubeconfig), "--namespace", namespace, *extra, backend="kube"
+        )
+        async with serve(settings) as gateway:
+            gateway.realkube = server  # type: ignore[attr-defined]
+            gateway.namespace = namespace  # type: ignore[attr-defined]
+            yield gateway
+    finally:
+        sim_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sim_task
+        await plank_store.aclose()
+
+
+@pytest.fixture(params=["memory", "kube", "realkube"])
 async def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningGateway]:
-    """The example config served on each backend."""
+    """The example config served on each backend: embedded, fake API server, real API server."""
     if request.param == "memory":
         async with serve(example_settings()) as gw:
             yield gw
-    else:
+    elif request.param == "kube":
         async with kube_gateway(tmp_path) as gw:
+            yield gw
+    else:
+        server: RealKube = request.getfixturevalue("realkube")
+        async with realkube_gateway(server, tmp_path) as gw:
             yield gw
 
 
