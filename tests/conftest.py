@@ -51,10 +51,16 @@ async def kube_gateway(tmp_path: Path, *extra: str) -> AsyncIterator[RunningGate
 
 @contextlib.asynccontextmanager
 async def realkube_gateway(
-    server: RealKube, tmp_path: Path, *extra: str
+    server: RealKube,
+    tmp_path: Path,
+    *extra: str,
+    complete_after: float = 0.1,
+    job_config: Path | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """A gateway on the kube backend against the real API server, in a namespace of its own, with
-    the simulated plank as a separate client (a real API server has no plank of its own)."""
+    the simulated plank as a separate client (a real API server has no plank of its own).
+
+    `job_config` replaces the example job directory (config.yaml stays the example's)."""
     from prow_graphql.prow.links import job_url
     from prow_graphql.prow.loader import ConfigLoader
     from prow_graphql.store.kube import connect
@@ -67,16 +73,18 @@ async def realkube_gateway(
     simulator = PlankSimulator(
         plank_store,
         pending_after=0.05,
-        complete_after=0.1,
+        complete_after=complete_after,
         url_for=lambda obj, build_id: job_url(obj, build_id, index.config.plank),
     )
     import asyncio
 
     sim_task = asyncio.create_task(simulator.run())
+    jobs = ("--job-config-path", str(job_config)) if job_config is not None else ()
     try:
         settings = example_settings(
-            "--kubeconfig", str(kubeconfig), "--namespace", namespace, *extra, backend="kube"
-        )
+            "--kubeconfig", str(kubeconfig), "--namespace", namespace, *jobs, *extra,
+            backend="kube",
+        )  # fmt: skip
         async with serve(settings) as gateway:
             gateway.realkube = server  # type: ignore[attr-defined]
             gateway.namespace = namespace  # type: ignore[attr-defined]
