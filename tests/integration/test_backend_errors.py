@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import kube_gateway, realkube_gateway
+from tests.conftest import job_dir, kube_gateway, realkube_gateway
 from tests.harness import RunningGateway, wait_ready
 from tests.realkube import RealKube
 
@@ -91,10 +91,7 @@ async def test_store_failures_are_typed_and_say_whether_to_retry(
 
 @pytest.fixture
 def broken_jobs(tmp_path: Path) -> Path:
-    directory = tmp_path / "jobs"
-    directory.mkdir()
-    (directory / "broken.yaml").write_text(BROKEN_JOBS)
-    return directory
+    return job_dir(tmp_path, "broken.yaml", BROKEN_JOBS)
 
 
 async def test_a_prowjob_the_crd_refuses_is_an_invalid_prowjob_result(

@@ -22,7 +22,7 @@ from prow_graphql.prow.jobs import Job
 from prow_graphql.prow.loader import ConfigLoader
 from prow_graphql.prow.objects import ProwJobType, Pull
 from prow_graphql.prow.prowjob import build_prowjob, new_refs
-from tests.conftest import realkube_gateway
+from tests.conftest import job_dir, realkube_gateway
 from tests.harness import KUBEVIRT, TransportWSClient, wait_ready
 from tests.realkube import RealKube
 
@@ -126,10 +126,7 @@ def _build(job: Job, run_as: ProwJobType, refs: Any, now: datetime) -> dict[str,
 
 @pytest.fixture
 def awkward_jobs(tmp_path: Path) -> Path:
-    directory = tmp_path / "jobs"
-    directory.mkdir()
-    (directory / "awkward.yaml").write_text(AWKWARD_JOBS)
-    return directory
+    return job_dir(tmp_path, "awkward.yaml", AWKWARD_JOBS)
 
 
 async def test_an_awkward_job_triggers_and_reads_back_as_its_dry_run_manifest(
