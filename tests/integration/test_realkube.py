@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +85,7 @@ def comparable(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(not (KUBEVIRT / "config.yaml").is_file(), reason="no kubevirt fixture")
+@pytest.mark.timeout(120)  # ~15 s on a quiet machine (16 dry runs in flight); CI may be busier
 async def test_every_kubevirt_job_is_accepted_by_the_real_api_server(realkube: RealKube) -> None:
     index = ConfigLoader(str(KUBEVIRT / "config.yaml"), str(KUBEVIRT / "jobs")).load()
     now = datetime.now(UTC)
@@ -113,11 +113,9 @@ async def test_every_kubevirt_job_is_accepted_by_the_real_api_server(realkube: R
         elif response.json()["spec"] != obj["spec"]:
             rejected.append(f"{job.source_path}: {job.name}: stored spec differs from the built")
 
-    started = time.monotonic()
     async with realkube.async_client() as http:
         await asyncio.gather(*(dry_run(http, job, obj) for job, obj in built))
     assert rejected == [], f"{len(rejected)} of {len(built)} rejected; first: {rejected[:3]}"
-    assert time.monotonic() - started < 50
 
 
 def _build(job: Job, run_as: ProwJobType, refs: Any, now: datetime) -> dict[str, Any]:
