@@ -33,8 +33,8 @@ run: $(VENV)/.run-installed
 test: lint typecheck layers unit
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check gql tests bench
-	$(BIN)/ruff format --check gql tests bench
+	$(BIN)/ruff check gql tests bench scripts
+	$(BIN)/ruff format --check gql tests bench scripts
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy --strict -p prow_graphql

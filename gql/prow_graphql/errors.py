@@ -8,11 +8,14 @@ GatewayError
 │   ├── AmbiguousJob         several configured jobs match
 │   ├── PullRequestRequired  a presubmit run needs a pull request number
 │   ├── ProwJobNotFound      no ProwJob with that name
-│   └── PermissionDenied     the identity may not do this
-└── BackendError             the store (Kubernetes API or memory) failed
+│   ├── PermissionDenied     the identity may not do this
+│   └── InvalidProwJob       the cluster's CRD refused the ProwJob a configured job builds
+└── BackendError             the store (Kubernetes API or memory) failed; `retryable` says
+    │                        whether the same request may succeed later
     ├── ObjectNotFound       404
     ├── Conflict             409 (AlreadyExists, or a stale resourceVersion)
     ├── Gone                 410: the resourceVersion asked for is too old; list again
+    ├── ObjectInvalid        422: the API server refused the object; `causes` name the fields
     ├── BackendForbidden     401/403 from the API server
     └── Unavailable          transport errors, 5xx, timeouts; retrying may help
 
@@ -20,6 +23,8 @@ Third-party exceptions are mapped into this tree at the edge (`raise ... from ex
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class GatewayError(Exception):
@@ -80,6 +85,9 @@ class PermissionDenied(UserError):
 class BackendError(GatewayError):
     """The ProwJob store failed."""
 
+    retryable = False
+    """True when the same request may succeed later (the failure is transient)."""
+
 
 class ObjectNotFound(BackendError):
     """The store has no object with that name (HTTP 404)."""
@@ -88,9 +96,30 @@ class ObjectNotFound(BackendError):
 class Conflict(BackendError):
     """The object already exists or changed meanwhile (HTTP 409)."""
 
+    retryable = True
+
 
 class Gone(BackendError):
     """The resourceVersion is no longer available (HTTP 410); the caller must list again."""
+
+    retryable = True
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCause:
+    """One `details.causes[]` entry of a Kubernetes 422: the field path and what is wrong."""
+
+    field: str
+    message: str
+    reason: str = ""
+
+
+class ObjectInvalid(BackendError):
+    """The API server refused the object (HTTP 422 Invalid); `causes` name each field."""
+
+    def __init__(self, message: str, causes: tuple[FieldCause, ...] = ()) -> None:
+        super().__init__(message)
+        self.causes = causes
 
 
 class BackendForbidden(BackendError):
@@ -99,6 +128,30 @@ class BackendForbidden(BackendError):
 
 class Unavailable(BackendError):
     """The store cannot be reached or answered with a server error; retrying may help."""
+
+    retryable = True
+
+
+class InvalidProwJob(UserError):
+    """A configured job builds a ProwJob the cluster's ProwJob CRD refuses (HTTP 422).
+
+    Retrying cannot help: the job's config (in `source_path`) or the gateway must change.
+    `api_message` is the API server's own text; `causes` its field paths and messages.
+    """
+
+    def __init__(
+        self, job: str, source_path: str, api_message: str, causes: tuple[FieldCause, ...]
+    ) -> None:
+        first = f"{causes[0].field}: {causes[0].message}" if causes else api_message
+        where = f" (defined in {source_path})" if source_path else ""
+        super().__init__(
+            f"the Kubernetes API server refused the ProwJob built from job {job!r}{where}: "
+            f"{first}; fix the job's config"
+        )
+        self.job = job
+        self.source_path = source_path
+        self.api_message = api_message
+        self.causes = causes
 
 
 class Unauthenticated(UserError):

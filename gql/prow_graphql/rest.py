@@ -263,12 +263,22 @@ def error_response(exc: errors.GatewayError, manual: ManualTrigger | None) -> JS
         status = 403
     elif isinstance(exc, BodyTooLarge):
         status = 413
+    elif isinstance(exc, errors.InvalidProwJob):
+        # The job's config builds a ProwJob the cluster refuses: the config must change.
+        status = 422
+        body["field"] = exc.causes[0].field if exc.causes else None
+        body["api_message"] = exc.api_message
+        body["source_file"] = exc.source_path
+        body["retryable"] = False
     elif isinstance(exc, errors.BackendForbidden):
         status = 502
         body["message"] = f"the Kubernetes API server refused the gateway: {exc.message}"
+        body["retryable"] = False
     elif isinstance(exc, errors.BackendError):
-        status = 503
-        body["message"] = f"the ProwJob store is unavailable, try again: {exc.message}"
+        status = 503 if exc.retryable else 502
+        hint = "try again" if exc.retryable else "retrying will not help"
+        body["message"] = f"the ProwJob store failed ({hint}): {exc.message}"
+        body["retryable"] = exc.retryable
     return JSONResponse(body, status_code=status)
 
 

@@ -132,6 +132,7 @@ def build(job: Any, run_as: ProwJobType, refs: Refs | None, **options: Any) -> d
 EXPECTED_POD_SPEC = {
     "containers": [
         {
+            "name": "",
             "image": "quay.io/kubevirtci/golang:v1",
             "command": ["make"],
             "args": ["test"],
@@ -307,6 +308,7 @@ def test_presubmit_run_as_postsubmit() -> None:
             "pod_spec": {
                 "containers": [
                     {
+                        "name": "",
                         "image": "quay.io/kubevirtci/golang:v1",
                         "command": ["make"],
                         "args": ["test"],

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prow_graphql.errors import InvalidInput, PullRequestRequired
+from prow_graphql.prow.crd_shape import shape_prowjob
 from prow_graphql.prow.jobs import Job, JobBase, Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.objects import (
     ANNOTATION_TRIGGERED_BY,
@@ -346,17 +347,22 @@ def new_prowjob(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     state = ProwJobState.SCHEDULING if scheduler_enabled else ProwJobState.TRIGGERED
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": name if name is not None else str(uuid.uuid4()),
-            "labels": labels,
-            "annotations": annotations,
-        },
-        "spec": spec_copy,
-        "status": {"startTime": format_time(now.astimezone(UTC)), "state": str(state)},
-    }
+    # Every ProwJob the gateway builds passes here: shape it as Prow's CRD makes a cluster store
+    # it, so a dryRun manifest is what the API server would keep and a create is never refused
+    # for a shape Go's encoder would have fixed.
+    return shape_prowjob(
+        {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {
+                "name": name if name is not None else str(uuid.uuid4()),
+                "labels": labels,
+                "annotations": annotations,
+            },
+            "spec": spec_copy,
+            "status": {"startTime": format_time(now.astimezone(UTC)), "state": str(state)},
+        }
+    )
 
 
 def labels_and_annotations(

@@ -7,7 +7,13 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 
-from prow_graphql.errors import Conflict, InvalidInput, ObjectNotFound
+from prow_graphql.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidProwJob,
+    ObjectInvalid,
+    ObjectNotFound,
+)
 from prow_graphql.identity import Identity
 from prow_graphql.metrics import CreateResult
 from prow_graphql.prow.jobs import Job, Periodic
@@ -81,9 +87,15 @@ class Triggering(ServiceCore):
             obj.setdefault("metadata", {})["namespace"] = self.namespace
             self._count(CreateResult.DRY_RUN)
             return self._outcome(obj, dry_run=True)
-        if request.idempotency_key:
-            return await self._create_idempotent(request.idempotency_key, identity, author, build)
-        return self._outcome(await self._create(lambda: build(None, {})))
+        try:
+            if request.idempotency_key:
+                return await self._create_idempotent(
+                    request.idempotency_key, identity, author, build
+                )
+            return self._outcome(await self._create(lambda: build(None, {})))
+        except ObjectInvalid as exc:
+            # The cluster's CRD refused what this job builds: say which job and file to fix.
+            raise InvalidProwJob(job.name, job.source_path, exc.message, exc.causes) from exc
 
     async def _create_idempotent(
         self,
