@@ -48,6 +48,7 @@ def example_settings(*extra: str, backend: str = "memory") -> Settings:
             "--backend", backend,
             "--sim-pending-after", "0.05",
             "--sim-complete-after", "0.1",
+            "--shutdown-timeout", "2",
             "--dev",
             *extra,
         ]
@@ -92,6 +93,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningGateway]:
         ws="websockets-sansio",
         lifespan="on",
         proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -69,6 +69,9 @@ class Settings:
     sim_failure_rate: float = 0.0
     # How long /manual-trigger waits for a BuildID (a convenience, not a correctness bound).
     build_id_wait: float = 15.0
+    # On SIGTERM, open streams (SSE, multipart, WebSocket) get this long to end before they are
+    # cut; without a bound one open SSE subscription holds the process until Kubernetes kills it.
+    shutdown_timeout: float = 10.0
     # How long prowJobUpdated waits for a job that the watch has not delivered yet.
     follow_wait: float = 30.0
     watch_timeout_seconds: int = 300
@@ -184,6 +187,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="memory backend: share of simulated jobs that fail (0..1)",
     )
     add(
+        "--shutdown-timeout",
+        type=float,
+        default=d.shutdown_timeout,
+        help="seconds open streams get to end on SIGTERM before they are cut (keep it below the "
+        "pod's terminationGracePeriodSeconds)",
+    )
+    add(
         "--build-id-wait",
         type=float,
         default=d.build_id_wait,
@@ -290,6 +300,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         sim_complete_after=args.sim_complete_after,
         sim_failure_rate=args.sim_failure_rate,
         build_id_wait=args.build_id_wait,
+        shutdown_timeout=args.shutdown_timeout,
         watch_timeout_seconds=args.watch_timeout,
         config_reload_interval=args.config_reload_interval,
         max_query_depth=args.max_query_depth,
