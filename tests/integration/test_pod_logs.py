@@ -46,6 +46,9 @@ def lines(payloads: list[dict[str, Any]]) -> list[str]:
     return [line for e in events(payloads) for line in e["lines"]]
 
 
+# The real API server has no kubelet, so no pod logs: the log legs are the embedded backend and
+# the fake API server, which serves pods/log.
+@pytest.mark.parametrize("gateway", ["memory", "kube"], indirect=True)
 async def test_follows_the_simulated_test_log_to_its_end(gateway: RunningGateway) -> None:
     await wait_ready(gateway)
     body = await gateway.query(
