@@ -1,8 +1,9 @@
-"""ASGI middleware in front of every HTTP route: request ids, body size limit, authentication.
+"""ASGI middleware in front of every HTTP route: request ids, body size limit, authentication,
+and refusal of cross-site form posts (see request_rules.py for the rules themselves).
 
-It runs before GraphQL or REST code sees a request, so an oversized or unauthenticated request is
-refused with a clear 4xx JSON body and never reaches a handler. WebSockets authenticate later, in
-the GraphQL view, through the connection_init payload.
+It runs before GraphQL or REST code sees a request, so an oversized, unauthenticated or forgeable
+request is refused with a clear 4xx JSON body and never reaches a handler. WebSockets
+authenticate later, in the GraphQL view, through the connection_init payload.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prow_graphql.errors import Unauthenticated
 from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo
+from prow_graphql.request_rules import bounded_request_id, csrf_refusal, needs_identity
 
 log = logging.getLogger(__name__)
-
-# Paths whose GET is public (pages, probes, static files); everything else needs an identity.
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/static/", "/dashboard", "/favicon")
 
 
 class HttpGuard:
@@ -46,7 +45,7 @@ class HttpGuard:
             return
         state = scope.setdefault("state", {})
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        request_id = bounded_request_id(headers.get(b"x-request-id", b"")) or uuid.uuid4().hex
         state["request_id"] = request_id
         state["identity"] = ANONYMOUS
         length = headers.get(b"content-length")
@@ -54,7 +53,11 @@ class HttpGuard:
             await self._reject(scope, send, 413, f"request body larger than "
                                f"{self.max_body_bytes} bytes; send a smaller request")  # fmt: skip
             return
-        if self.authenticator.required and self._protected(scope):
+        method: str = scope.get("method", "GET")
+        query_string: bytes = scope.get("query_string", b"")
+        if self.authenticator.required and needs_identity(
+            method, scope.get("path", ""), query_string
+        ):
             client = scope.get("client")
             info = RequestInfo.of(client[0] if client else None, scope.get("headers") or [])
             try:
@@ -62,23 +65,16 @@ class HttpGuard:
             except Unauthenticated as exc:
                 await self._reject(scope, send, 401, exc.message)
                 return
+        refusal = csrf_refusal(method, headers, has_query=bool(query_string))
+        if refusal is not None:
+            await self._reject(scope, send, refusal.status, refusal.message)
+            return
         body = await _read_body(receive, self.max_body_bytes)
         if body is None:
             await self._reject(scope, send, 413, f"request body larger than "
                                f"{self.max_body_bytes} bytes; send a smaller request")  # fmt: skip
             return
         await self.app(scope, _replay(body, receive), send)
-
-    def _protected(self, scope: Scope) -> bool:
-        path: str = scope.get("path", "")
-        method: str = scope.get("method", "GET")
-        if method in ("GET", "HEAD"):
-            if path.startswith(PUBLIC_PREFIXES) or path == "/":
-                return False
-            # GraphiQL's page is public; GraphQL queries sent over GET are not.
-            if path == "/graphql" and b"query=" not in scope.get("query_string", b""):
-                return False
-        return method != "OPTIONS"  # CORS preflights carry no credentials
 
     async def _reject(self, scope: Scope, send: Send, status: int, message: str) -> None:
         if self.on_reject is not None:
@@ -97,7 +93,8 @@ class HttpGuard:
 
 
 def _code(status: int) -> str:
-    return {401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE"}.get(status, "BAD_REQUEST")
+    codes = {401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+    return codes.get(status, "BAD_REQUEST")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
