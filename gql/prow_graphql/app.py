@@ -42,6 +42,8 @@ from prow_graphql.metrics import Metrics
 from prow_graphql.prow import links
 from prow_graphql.rest import rest_routes
 from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.schema.cost import Limits
+from prow_graphql.schema.guard import capped
 from prow_graphql.schema.result_cache import ResultStore
 from prow_graphql.schema.schema import build_schema
 from prow_graphql.schema.sharing import SharedStreams
@@ -192,6 +194,8 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
                 max_tokens=s.max_tokens,
                 result_store=gateway.result_store,
                 shared=gateway.shared_streams,
+                limits=Limits.of(s),
+                cache_bytes=s.protections.cache_bytes,
             ),
             graphql_ide="graphiql" if s.graphiql else None,
             subscription_protocols=(
@@ -210,7 +214,8 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
 
     def encode_json(self, data: object) -> str | bytes:
         # A shared subscription hands the same result to every follower: encode it once.
-        return self._frames.encode(data, super().encode_json)
+        encoded = self._frames.encode(data, super().encode_json)
+        return capped(encoded, data, self.gateway.settings.protections.max_response_bytes)
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry catches only JSONDecodeError and expects an object or a list; anything else

@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 
 from prow_graphql.errors import Unauthenticated, UserError
 from prow_graphql.metrics import Outcome
+from prow_graphql.request_rules import echo
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +78,20 @@ class MaskUnexpectedErrors(MaskErrors):
             extra={"request_id": request_id},
         )
         return True
+
+
+def log_errors(errors: list[GraphQLError], request_id: str) -> None:
+    """Log each error of an operation at a level that matches whose fault it is.
+
+    Client mistakes (syntax, validation, limits, UserError) are INFO, cut to a bounded length:
+    a stream of bad requests must not flood ERROR nor echo megabytes of caller text. Anything
+    else is a server fault: ERROR with its traceback.
+    """
+    for error in errors:
+        original = error.original_error
+        if original is None or isinstance(original, UserError):
+            log.info("rejected operation (request %s): %s", request_id, echo(str(error.message)),
+                     extra={"request_id": request_id})  # fmt: skip
+        else:
+            log.error("operation failed (request %s): %s", request_id, echo(error.message),
+                      exc_info=original, extra={"request_id": request_id})  # fmt: skip

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from prow_graphql.metrics import Metrics
+from prow_graphql.schema.bounded import ByteLRU
+from prow_graphql.schema.cost import Limits
+from prow_graphql.schema.guard import CostGuard, DocumentCache
 from prow_graphql.schema.mutation import Mutation
-from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics
+from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics, log_errors
 from prow_graphql.schema.query import Query
 from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
 from prow_graphql.schema.sharing import SharedStreams, is_subscription, share_key
@@ -66,6 +63,11 @@ class GatewaySchema(strawberry.Schema):
             return _counted(source, metrics)
         return source
 
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Client mistakes below ERROR (see observability.log_errors)."""
+        context = getattr(execution_context, "context", None)
+        log_errors(errors, getattr(context, "request_id", "") or "")
+
     async def stream_unshared(self, *args: Any, **kwargs: Any) -> Any:
         """Strawberry's own execution, for the one stream a shared subscription runs."""
         return await strawberry.Schema.stream(self, *args, **kwargs)
@@ -90,14 +92,16 @@ def build_schema(
     max_tokens: int = 2000,
     result_store: ResultStore | None = None,
     shared: SharedStreams | None = None,
+    limits: Limits | None = None,
+    cache_bytes: int = 64 * 1024 * 1024,
 ) -> GatewaySchema:
     """The gateway's schema; limits reject abusive documents before execution."""
+    limits = limits or Limits()
+    limits = dataclasses.replace(limits, max_depth=max_depth, max_aliases=max_aliases)
     extensions: list[Callable[[], SchemaExtension]] = [
-        functools.partial(QueryDepthLimiter, max_depth=max_depth),
-        functools.partial(MaxAliasesLimiter, max_alias_count=max_aliases),
         functools.partial(MaxTokensLimiter, max_token_count=max_tokens),
-        functools.partial(ParserCache, maxsize=256),
-        functools.partial(ValidationCache, maxsize=256),
+        functools.partial(DocumentCache, parsed=ByteLRU(cache_bytes)),
+        functools.partial(CostGuard, limits=limits, validated=ByteLRU(cache_bytes // 4)),
     ]
     if not introspection:
         extensions.append(functools.partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))

@@ -1,0 +1,59 @@
+"""A least-recently-used map bounded by the total weight (≈ bytes) of its values.
+
+Entry counts do not bound memory when one entry can be a 256 KiB document or a megabyte result;
+every cache that holds caller-chosen data weighs it and evicts by weight.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ByteLRU(Generic[K, V]):
+    """At most `max_bytes` of values (as weighed by the caller); a value heavier than
+    `max_bytes // 4` is never kept, so one entry cannot flush the rest."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._weight = 0
+        # Results of config-only queries may be computed in worker threads.
+        self._lock = threading.Lock()
+
+    @property
+    def weight(self) -> int:
+        return self._weight
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: K, value: V, weight: int) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            if weight > self.max_bytes // 4:
+                return
+            self._entries[key] = (value, weight)
+            self._weight += weight
+            while self._weight > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._weight -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._weight = 0
