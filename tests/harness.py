@@ -21,6 +21,7 @@ import websockets
 from starlette.applications import Starlette
 
 from prow_graphql.app import create_app
+from prow_graphql.protections import server_limits
 from prow_graphql.settings import Settings, parse_serve_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +93,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningGateway]:
         ws="websockets-sansio",
         lifespan="on",
         proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+        **server_limits(settings.max_body_bytes),  # as `prow-graphql serve` does
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -22,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -32,6 +33,7 @@ from strawberry.subscriptions import (
 )
 from strawberry.types.unset import UnsetType
 
+from prow_graphql.admission import ConnectionLimiter, caller_key
 from prow_graphql.config_state import ConfigState
 from prow_graphql.errors import GatewayError, Unauthenticated
 from prow_graphql.http_guard import HttpGuard
@@ -41,6 +43,7 @@ from prow_graphql.informer import Informer
 from prow_graphql.metrics import Metrics
 from prow_graphql.prow import links
 from prow_graphql.rest import rest_routes
+from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.cost import Limits
 from prow_graphql.schema.guard import capped
@@ -71,8 +74,9 @@ class Gateway:
         self.metrics = Metrics()
         self.config.on_outcome(lambda ok: self.metrics.observe_config_reload(ok))
         self.view_cache = JobViewCache()
-        self.result_store = ResultStore()
+        self.result_store = ResultStore(settings.protections.cache_bytes)
         self.shared_streams = SharedStreams()
+        self.connections = ConnectionLimiter(settings.protections.max_connections_per_identity)
         self.store: ProwJobStore | None = None
         self.informer: Informer | None = None
         self._service: GatewayService | None = None
@@ -210,7 +214,7 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             **kwargs,
         )
         self.gateway = gateway
-        self._frames = FrameCache()
+        self._frames = FrameCache(max_bytes=s.protections.cache_bytes // 4)
 
     def encode_json(self, data: object) -> str | bytes:
         # A shared subscription hands the same result to every follower: encode it once.
@@ -247,11 +251,33 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             response=response,
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Release the connection counted in on_ws_connect.
+            key = (scope.get("state") or {}).pop(_ADMITTED, None)
+            if key is not None:
+                self.gateway.connections.release(key)
+
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
-        """Authenticate a WebSocket from its connection_init payload (or upgrade headers)."""
+        """Authenticate a WebSocket from its connection_init payload (or upgrade headers), then
+        count it against the caller's --max-connections-per-identity."""
+        await self._authenticate_ws(context)
+        ws = context.request
+        state = ws.scope.setdefault("state", {})
+        if _ADMITTED not in state:
+            key = caller_key(context.identity, ws.client.host if ws.client else None)
+            if not self.gateway.connections.acquire(key):
+                message = self.gateway.connections.refusal(key.split(":", 1)[1])
+                raise ConnectionRejectionError({"message": message})
+            state[_ADMITTED] = key
+        return None
+
+    async def _authenticate_ws(self, context: GraphQLContext) -> None:
         authenticator = self.gateway.authenticator
         if not authenticator.required:
-            return None
+            return
         ws = context.request
         info = RequestInfo.of(ws.client.host if ws.client else None, ws.headers.raw)
         from_payload = init_authorization(context.connection_params)
@@ -261,7 +287,9 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             context.identity = authenticator.authenticate_request(info)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
-        return None
+
+
+_ADMITTED = "prow_graphql.admitted"
 
 
 class FrameCache:
@@ -269,12 +297,13 @@ class FrameCache:
 
     Shared subscriptions hand the same result object to every follower, and cached config
     queries return the same result object on every hit, so each is JSON-encoded once. Holding a
-    reference to the data keeps its id from being reused while the entry lives.
+    reference to the data keeps its id from being reused while the entry lives. Bounded by the
+    bytes of the encodings (the data they keep alive is of the same order).
     """
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, max_bytes: int = 16 * 1024 * 1024) -> None:
         self._size = size
-        self._frames: dict[tuple[int, object], tuple[object, str | bytes]] = {}
+        self._frames: ByteLRU[tuple[int, object], tuple[object, str | bytes]] = ByteLRU(max_bytes)
 
     def encode(self, data: object, encode: Callable[[object], str | bytes]) -> str | bytes:
         """`encode(data)`, reusing the previous encoding of the same result data."""
@@ -287,9 +316,9 @@ class FrameCache:
         if cached is not None and cached[0] is result_data:
             return cached[1]
         encoded = encode(data)
-        if len(self._frames) >= self._size:
-            self._frames.pop(next(iter(self._frames)))
-        self._frames[cache_key] = (result_data, encoded)
+        self._frames.put(cache_key, (result_data, encoded), len(encoded))
+        while len(self._frames) > self._size:
+            self._frames.pop_oldest()
         return encoded
 
 
@@ -358,6 +387,7 @@ def create_app(settings: Settings) -> Starlette:
             HttpGuard,
             authenticator=gateway.authenticator,
             max_body_bytes=settings.max_body_bytes,
+            connections=gateway.connections,
         )
     ]
     if settings.cors_origins:

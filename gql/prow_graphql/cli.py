@@ -72,7 +72,7 @@ def _serve(settings: Settings) -> int:
         print(f"prow-graphql: cannot start: {exc}", file=sys.stderr)
         return 2
     gateway = app.state.gateway
-    servers = [_server(app, settings.host, settings.port)]
+    servers = [_server(app, settings.host, settings.port, settings.max_body_bytes)]
     if settings.metrics_port and settings.metrics_port != settings.port:
         servers.append(_server(create_metrics_app(gateway), settings.host, settings.metrics_port))
     base = f"http://{_url_host(settings.host)}:{settings.port}"
@@ -90,9 +90,12 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _server(app: object, host: str, port: int) -> uvicorn.Server:
+def _server(app: object, host: str, port: int, max_body_bytes: int = 0) -> uvicorn.Server:
     import uvicorn
 
+    from prow_graphql.protections import server_limits
+
+    limits = server_limits(max_body_bytes) if max_body_bytes else {}
     return uvicorn.Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]
@@ -103,6 +106,7 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
             ws="websockets-sansio",
             lifespan="on",
             proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+            **limits,  # type: ignore[arg-type]
         )
     )
 

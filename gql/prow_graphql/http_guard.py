@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from prow_graphql.admission import ConnectionLimiter, caller_key
 from prow_graphql.errors import Unauthenticated
 from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo
 from prow_graphql.request_rules import bounded_request_id, csrf_refusal, needs_identity
@@ -33,13 +34,18 @@ class HttpGuard:
         authenticator: Authenticator,
         max_body_bytes: int,
         on_reject: Callable[[str], None] | None = None,
+        connections: ConnectionLimiter | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.max_body_bytes = max_body_bytes
         self.on_reject = on_reject
+        self.connections = connections
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, _bounded_messages(receive, send, self.max_body_bytes), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -74,7 +80,18 @@ class HttpGuard:
             await self._reject(scope, send, 413, f"request body larger than "
                                f"{self.max_body_bytes} bytes; send a smaller request")  # fmt: skip
             return
-        await self.app(scope, _replay(body, receive), send)
+        if self.connections is None or not _streams(headers):
+            await self.app(scope, _replay(body, receive), send)
+            return
+        client = scope.get("client")
+        key = caller_key(state["identity"], client[0] if client else None)
+        if not self.connections.acquire(key):
+            await self._reject(scope, send, 429, self.connections.refusal(key.split(":", 1)[1]))
+            return
+        try:
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            self.connections.release(key)
 
     async def _reject(self, scope: Scope, send: Send, status: int, message: str) -> None:
         if self.on_reject is not None:
@@ -93,7 +110,8 @@ class HttpGuard:
 
 
 def _code(status: int) -> str:
-    codes = {401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+    codes = {401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
+             429: "TOO_MANY_CONNECTIONS"}  # fmt: skip
     return codes.get(status, "BAD_REQUEST")
 
 
@@ -113,6 +131,32 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _streams(headers: dict[bytes, bytes]) -> bool:
+    """True for requests answered with a long-lived stream (SSE, multipart subscriptions)."""
+    accept = headers.get(b"accept", b"")
+    return b"text/event-stream" in accept or b"multipart/mixed" in accept
+
+
+def _bounded_messages(receive: Receive, send: Send, limit: int) -> Receive:
+    """A WebSocket receive() that closes the connection (1009) on a message over `limit` bytes.
+
+    uvicorn's ws_max_size already refuses them while reading (see protections.server_limits);
+    this holds for any ASGI server the app is mounted in.
+    """
+
+    async def bounded() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            if size > limit:
+                await send({"type": "websocket.close", "code": 1009,
+                            "reason": f"message larger than {limit} bytes"})  # fmt: skip
+                return {"type": "websocket.disconnect", "code": 1009}
+        return message
+
+    return bounded
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

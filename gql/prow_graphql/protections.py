@@ -20,8 +20,8 @@ class Protections:
     max_query_nodes: int = 200_000
     assumed_list_size: int = 20
     max_response_bytes: int = 8 * MIB
-    cache_bytes: int = 64 * MIB
-    max_connections_per_identity: int = 20
+    cache_bytes: int = 32 * MIB
+    max_connections_per_identity: int = 100
     max_subscriptions_per_identity: int = 200
     # Callers in this group see `hidden: true` jobs and deck.hidden_repos, as Deck's admins do.
     hidden_jobs_group: str | None = None
@@ -104,3 +104,12 @@ def protections_from_args(args: argparse.Namespace) -> Protections:
         max_subscriptions_per_identity=args.max_subscriptions_per_identity,
         hidden_jobs_group=args.hidden_jobs_group or None,
     )
+
+
+def server_limits(max_body_bytes: int) -> dict[str, int]:
+    """uvicorn.Config options that hold WebSockets to the HTTP body limit.
+
+    uvicorn's default accepts 16 MiB WebSocket messages (and queues 32 of them) whatever the
+    HTTP limit; a message is never larger than a request body may be.
+    """
+    return {"ws_max_size": max_body_bytes, "ws_max_queue": 16}

@@ -53,6 +53,13 @@ class ByteLRU(Generic[K, V]):
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._weight -= dropped
 
+    def pop_oldest(self) -> None:
+        """Drop the least recently used entry, if any."""
+        with self._lock:
+            if self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._weight -= dropped
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -80,14 +80,20 @@ class MaskUnexpectedErrors(MaskErrors):
         return True
 
 
+MAX_MESSAGE = 1000
+
+
 def log_errors(errors: list[GraphQLError], request_id: str) -> None:
-    """Log each error of an operation at a level that matches whose fault it is.
+    """Log each error of an operation at a level that matches whose fault it is, and bound
+    its message.
 
     Client mistakes (syntax, validation, limits, UserError) are INFO, cut to a bounded length:
     a stream of bad requests must not flood ERROR nor echo megabytes of caller text. Anything
     else is a server fault: ERROR with its traceback.
     """
     for error in errors:
+        # Messages echo caller text (an unknown 200 KB field name): answer with a bounded one.
+        error.message = echo(error.message, MAX_MESSAGE)
         original = error.original_error
         if original is None or isinstance(original, UserError):
             log.info("rejected operation (request %s): %s", request_id, echo(str(error.message)),
