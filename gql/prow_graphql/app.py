@@ -249,6 +249,7 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             metrics=self.gateway.metrics,
             request=request,
             response=response,
+            hidden_jobs_group=self.gateway.settings.protections.hidden_jobs_group,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

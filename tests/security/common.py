@@ -29,7 +29,8 @@ def token_file(tmp_path: Path) -> Path:
         "tokens:\n"
         f"  - {{user: alice, token: {ALICE}, groups: ['github-org:example-org']}}\n"
         f"  - {{user: bob, token: {BOB}}}\n"
-        f"  - {{user: root, token: {ROOT_TOKEN}, groups: ['{HIDDEN_GROUP}']}}\n"
+        f"  - {{user: root, token: {ROOT_TOKEN},\n"
+        f"     groups: ['{HIDDEN_GROUP}', 'github-org:example-org']}}\n"
     )
     return path
 

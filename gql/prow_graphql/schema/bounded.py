@@ -6,9 +6,11 @@ every cache that holds caller-chosen data weighs it and evicts by weight.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -64,3 +66,27 @@ class ByteLRU(Generic[K, V]):
         with self._lock:
             self._entries.clear()
             self._weight = 0
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def short_text_cache(maxsize: int, max_chars: int = 8192) -> Callable[[F], F]:
+    """functools.lru_cache for functions of (text, ...), skipped for texts over `max_chars`.
+
+    Clients repeat a few short documents; caching every document would pin up to `maxsize`
+    request bodies (256 KiB each by default) in memory.
+    """
+
+    def decorate(function: F) -> F:
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def wrapper(text: str, *args: Any) -> Any:
+            if len(text) > max_chars:
+                return function(text, *args)
+            return cached(text, *args)
+
+        return cast(F, wrapper)
+
+    return decorate

@@ -17,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 
 from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.documents import chosen_operation
+from prow_graphql.schema.visibility import classed
 
 CONFIG_ONLY_FIELDS = frozenset({"repos", "repo", "periodics", "job", "__typename"})
 
@@ -73,6 +74,8 @@ class ConfigResultCache(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         key = _cache_key(ctx.query, ctx.operation_name, ctx.variables, ctx.graphql_document)
+        if key is not None:
+            key = classed(key, ctx.context)  # answers differ by what the caller may see
         generation = ctx.context.service.config.index.generation if key else -1
         if key is not None:
             cached = self.store.get(generation, key)

@@ -24,6 +24,7 @@ from prow_graphql.schema.query import Query
 from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
 from prow_graphql.schema.sharing import SharedStreams, is_subscription, share_key
 from prow_graphql.schema.subscription import Subscription
+from prow_graphql.schema.visibility import class_context, classed
 
 
 class GatewaySchema(strawberry.Schema):
@@ -57,7 +58,11 @@ class GatewaySchema(strawberry.Schema):
             source = await super().stream(*args)
         else:
             key, replay = found
-            source = self.shared.join(key, replay, lambda: self.stream_unshared(*args))
+            # Shared per visibility class, run with a context that knows only the class.
+            shared_args = (*args[:2], class_context(context_value), *args[3:])
+            source = self.shared.join(
+                classed(key, context_value), replay, lambda: self.stream_unshared(*shared_args)
+            )
         metrics = getattr(context_value, "metrics", None)
         if metrics is not None and query is not None and is_subscription(query, operation_name):
             return _counted(source, metrics)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 from graphql import FieldNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 
+from prow_graphql.schema.bounded import short_text_cache
 from prow_graphql.schema.documents import chosen_operation
 
 # Root field → whether a late joiner first gets the latest result (a state) or not (an event).
@@ -37,6 +37,9 @@ SHAREABLE_FIELDS: dict[str, bool] = {"prowJobUpdated": True, "prowJobEvents": Fa
 # Arguments that make a subscription's first results subscriber-specific.
 UNSHAREABLE_ARGUMENTS = frozenset({"includeSnapshot"})
 _MAX_BACKLOG = 1000
+# These checks run before Strawberry's own parse and its --max-tokens: a bound of their own keeps
+# a 256 KiB document from holding the loop (~1 s to parse); longer ones are simply not shared.
+MAX_TOKENS = 10_000
 
 Key = tuple[str, str | None, str]
 
@@ -275,10 +278,10 @@ def share_key(
     return (query, operation_name, variables_key), replay
 
 
-@functools.lru_cache(maxsize=512)
+@short_text_cache(maxsize=512)
 def _shareable(query: str, operation_name: str | None) -> bool | None:
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLSyntaxError:
         return None
     operation = chosen_operation(document, operation_name, OperationType.SUBSCRIPTION)
@@ -296,11 +299,11 @@ def _shareable(query: str, operation_name: str | None) -> bool | None:
     return replay
 
 
-@functools.lru_cache(maxsize=512)
+@short_text_cache(maxsize=512)
 def is_subscription(query: str, operation_name: str | None) -> bool:
     """Whether the operation a request runs is a subscription (for counting open streams)."""
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLSyntaxError:
         return False
     return chosen_operation(document, operation_name, OperationType.SUBSCRIPTION) is not None

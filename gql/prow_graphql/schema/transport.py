@@ -18,6 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import PreExecutionError
 
 from prow_graphql.schema.sharing import share_key
+from prow_graphql.schema.visibility import class_context, classed
 
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -30,6 +31,8 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await super().run_operation(operation)
             return
         key, replay = found
+        # Shared per visibility class, run with a context that knows only the class.
+        key = classed(key, self.context)
         schema: Any = self.schema
         first = True
 
@@ -37,7 +40,7 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             return schema.stream_unshared(
                 operation.query,
                 variable_values=operation.variables,
-                context_value=self.context,
+                context_value=class_context(self.context),
                 root_value=self.root_value,
                 operation_name=operation.operation_name,
             )
