@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from prow_graphql.errors import Unauthenticated, UserError
+from prow_graphql.errors import BackendError, Unauthenticated, UserError
 from prow_graphql.metrics import Outcome
 from prow_graphql.request_rules import echo
+from prow_graphql.schema.backend_errors import type_backend_error
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,8 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _should_mask(self, error: GraphQLError) -> bool:
         original = error.original_error
-        if original is None or isinstance(original, UserError):
-            return False
+        if original is None or isinstance(original, UserError | BackendError):
+            return False  # BackendErrors are typed by log_errors instead
         request_id = getattr(self.execution_context.context, "request_id", "")
         log.error(
             "unexpected error at %s (request %s): %r",
@@ -95,7 +96,11 @@ def log_errors(errors: list[GraphQLError], request_id: str) -> None:
         # Messages echo caller text (an unknown 200 KB field name): answer with a bounded one.
         error.message = echo(error.message, MAX_MESSAGE)
         original = error.original_error
-        if original is None or isinstance(original, UserError):
+        if isinstance(original, BackendError):
+            log.warning("backend failure (request %s): %r", request_id, original,
+                        extra={"request_id": request_id})  # fmt: skip
+            type_backend_error(error)
+        elif original is None or isinstance(original, UserError):
             log.info("rejected operation (request %s): %s", request_id, echo(str(error.message)),
                      extra={"request_id": request_id})  # fmt: skip
         else:

@@ -127,9 +127,12 @@ def _encode_cursor(record: ProwJobRecord) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
+        # A real cursor is well under 1 KB; a crafted one may nest JSON until RecursionError.
+        if len(cursor) > 1024:
+            raise ValueError("too long")
         stamp, name = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return (float(stamp), str(name))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
         raise InvalidInput(
             "after", "is not a cursor from this API; pass a pageInfo.endCursor value"
         ) from exc
