@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
-from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -47,6 +46,7 @@ from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.cost import Limits
 from prow_graphql.schema.guard import capped
+from prow_graphql.schema.legacy_ws import CheckedGraphQLWSHandler
 from prow_graphql.schema.result_cache import ResultStore
 from prow_graphql.schema.schema import build_schema
 from prow_graphql.schema.sharing import SharedStreams
@@ -186,6 +186,7 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
     """Strawberry's ASGI view, with our per-request context."""
 
     graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_ws_handler_class = CheckedGraphQLWSHandler
 
     def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
         s = gateway.settings
@@ -222,14 +223,18 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
         return capped(encoded, data, self.gateway.settings.protections.max_response_bytes)
 
     def decode_json(self, data: str | bytes) -> object:
-        # Strawberry catches only JSONDecodeError and expects an object or a list; anything else
-        # (bad UTF-8, too deep, a scalar) must be a 400, not a 500.
+        # Strawberry catches only JSONDecodeError (HTTP: a 400; WebSocket: close 4400) and
+        # expects an object or a list; anything else (bad UTF-8, too deep, a scalar) must fail
+        # the same way. An HTTPException here would crash the WebSocket handler.
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         try:
             decoded = json.loads(data)
+        except json.JSONDecodeError:
+            raise
         except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+            raise json.JSONDecodeError("not valid JSON", text[:100], 0) from exc
         if not isinstance(decoded, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object")
+            raise json.JSONDecodeError("not a JSON object", text[:100], 0)
         return decoded
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -94,7 +94,13 @@ class DocumentCache(SchemaExtension):
         if query is not None:
             document = self.parsed.get(query)
             if document is None:
-                document = parse(query, **ctx.parse_options)
+                try:
+                    document = parse(query, **ctx.parse_options)
+                except GraphQLError:
+                    # Raised here it would escape Strawberry's handling (the SSE path dropped
+                    # the response); Strawberry parses again and reports the error itself.
+                    yield
+                    return
                 self.parsed.put(query, document, PARSED_BYTES_PER_CHAR * len(query))
             ctx.graphql_document = document
         yield

@@ -7,7 +7,9 @@ import time
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from prow_graphql.errors import BackendError, Unauthenticated, UserError
 from prow_graphql.metrics import Outcome
@@ -27,7 +29,10 @@ class OperationMetrics(SchemaExtension):
         metrics = getattr(ctx.context, "metrics", None)
         if metrics is None:
             return
-        op_type = ctx.operation_type.value if ctx.operation_type is not None else "unknown"
+        try:
+            op_type = ctx.operation_type.value if ctx.operation_type is not None else "unknown"
+        except RuntimeError:  # no document: the request failed before parsing
+            op_type = "unknown"
         metrics.observe_request(
             op_type, ctx.operation_name, _outcome(ctx), time.perf_counter() - started
         )
@@ -67,7 +72,7 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _should_mask(self, error: GraphQLError) -> bool:
         original = error.original_error
-        if original is None or isinstance(original, UserError | BackendError):
+        if original is None or isinstance(original, CLIENT_FAULTS | BackendError):
             return False  # BackendErrors are typed by log_errors instead
         request_id = getattr(self.execution_context.context, "request_id", "")
         log.error(
@@ -82,6 +87,10 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 MAX_MESSAGE = 1000
+# Exceptions that mean the request was wrong (Strawberry raises the last three for documents
+# that name no runnable operation): shown as they are, logged at INFO.
+CLIENT_FAULTS = (UserError, CannotGetOperationTypeError, InvalidOperationTypeError,
+                 MissingQueryError)  # fmt: skip
 
 
 def log_errors(errors: list[GraphQLError], request_id: str) -> None:
@@ -100,7 +109,7 @@ def log_errors(errors: list[GraphQLError], request_id: str) -> None:
             log.warning("backend failure (request %s): %r", request_id, original,
                         extra={"request_id": request_id})  # fmt: skip
             type_backend_error(error)
-        elif original is None or isinstance(original, UserError):
+        elif original is None or isinstance(original, CLIENT_FAULTS):
             log.info("rejected operation (request %s): %s", request_id, echo(str(error.message)),
                      extra={"request_id": request_id})  # fmt: skip
         else:

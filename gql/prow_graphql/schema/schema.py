@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
@@ -44,6 +45,10 @@ class GatewaySchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> Any:
+        if not query:
+            # Strawberry checks this for plain HTTP only; an SSE request without a query failed
+            # mid-stream (a dropped response and an ERROR) instead of a 400.
+            raise HTTPException(400, "No GraphQL query found in the request")
         args = (
             query,
             variable_values,

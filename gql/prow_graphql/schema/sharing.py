@@ -38,8 +38,9 @@ SHAREABLE_FIELDS: dict[str, bool] = {"prowJobUpdated": True, "prowJobEvents": Fa
 UNSHAREABLE_ARGUMENTS = frozenset({"includeSnapshot"})
 _MAX_BACKLOG = 1000
 # These checks run before Strawberry's own parse and its --max-tokens: a bound of their own keeps
-# a 256 KiB document from holding the loop (~1 s to parse); longer ones are simply not shared.
-MAX_TOKENS = 10_000
+# a 256 KiB document from holding the loop (~1 s to parse). The default --max-tokens: with a
+# higher one, longer subscriptions still run, only unshared.
+MAX_TOKENS = 2_000
 
 Key = tuple[str, str | None, str]
 
