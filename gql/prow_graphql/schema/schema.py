@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -21,6 +22,7 @@ from prow_graphql.schema.cost import Limits
 from prow_graphql.schema.guard import CostGuard, DocumentCache
 from prow_graphql.schema.mutation import Mutation
 from prow_graphql.schema.observability import MaskUnexpectedErrors, OperationMetrics, log_errors
+from prow_graphql.schema.offload import reads_config_only
 from prow_graphql.schema.query import Query
 from prow_graphql.schema.result_cache import ConfigResultCache, ResultStore
 from prow_graphql.schema.sharing import SharedStreams, is_subscription, share_key
@@ -72,6 +74,13 @@ class GatewaySchema(strawberry.Schema):
         if metrics is not None and query is not None and is_subscription(query, operation_name):
             return _counted(source, metrics)
         return source
+
+    async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
+        """Strawberry's execute; config-only queries in a worker thread (see offload.py)."""
+        if query and reads_config_only(query, kwargs.get("operation_name")):
+            coroutine = super().execute(query, *args, **kwargs)
+            return await asyncio.to_thread(asyncio.run, coroutine)
+        return await super().execute(query, *args, **kwargs)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Client mistakes below ERROR (see observability.log_errors)."""
