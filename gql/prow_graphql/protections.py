@@ -22,7 +22,6 @@ class Protections:
     max_response_bytes: int = 8 * MIB
     cache_bytes: int = 32 * MIB
     max_connections_per_identity: int = 100
-    max_subscriptions_per_identity: int = 200
     # Callers in this group see `hidden: true` jobs and deck.hidden_repos, as Deck's admins do.
     hidden_jobs_group: str | None = None
 
@@ -38,6 +37,18 @@ def add_protection_arguments(parser: argparse.ArgumentParser) -> None:
         help="most aliases in one operation, counted with fragments expanded",
     )
     add("--max-tokens", type=int, default=2000, help="most lexical tokens in one GraphQL document")
+    add(
+        "--max-body-bytes",
+        type=int,
+        default=256 * 1024,
+        help="largest request body, and largest WebSocket message, in bytes",
+    )
+    add(
+        "--max-subscriptions-per-connection",
+        type=int,
+        default=100,
+        help="open subscriptions on one WebSocket",
+    )
     add(
         "--max-fragment-spreads",
         type=int,
@@ -75,12 +86,6 @@ def add_protection_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.max_connections_per_identity,
         help="open WebSocket/SSE connections one identity (or address, without auth) may hold",
     )
-    add(
-        "--max-subscriptions-per-identity",
-        type=int,
-        default=d.max_subscriptions_per_identity,
-        help="open subscriptions one identity (or address, without auth) may hold",
-    )
     add("--hidden-jobs-group", default=None,
         help="group whose members see hidden jobs (hidden: true, deck.hidden_repos) and their "
         "ProwJobs; everyone else does not (with --auth none nobody does)")  # fmt: skip
@@ -90,7 +95,8 @@ def protections_from_args(args: argparse.Namespace) -> Protections:
     """Validate the protection flags; raises ValueError naming the flag."""
     positive = ("max_fragment_spreads", "max_query_nodes", "assumed_list_size",
                 "max_response_bytes", "cache_bytes", "max_connections_per_identity",
-                "max_subscriptions_per_identity", "max_aliases", "max_tokens")  # fmt: skip
+                "max_aliases", "max_tokens", "max_body_bytes",
+                "max_subscriptions_per_connection")  # fmt: skip
     for name in positive:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}: must be at least 1")
@@ -101,7 +107,6 @@ def protections_from_args(args: argparse.Namespace) -> Protections:
         max_response_bytes=args.max_response_bytes,
         cache_bytes=args.cache_bytes,
         max_connections_per_identity=args.max_connections_per_identity,
-        max_subscriptions_per_identity=args.max_subscriptions_per_identity,
         hidden_jobs_group=args.hidden_jobs_group or None,
     )
 

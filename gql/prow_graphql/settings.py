@@ -254,6 +254,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_query_depth=args.max_query_depth,
         max_aliases=args.max_aliases,
         max_tokens=args.max_tokens,
+        max_body_bytes=args.max_body_bytes,
+        max_subscriptions_per_connection=args.max_subscriptions_per_connection,
         protections=protections,
         log_format=log_format,
         log_level=args.log_level.upper(),
