@@ -167,7 +167,9 @@ class Meter:
             return Cost(aliases=alias, nodes=size)
         # A non-list field with `first` is a connection: its page sizes the lists inside it.
         inner = self._selections(node.selection_set, named, own_page if size == 1 else None)
-        return Cost(1 + inner.depth, alias + size * inner.aliases, size * inner.spreads,
+        # Aliases and spreads count the document once expanded; only the estimate of fields
+        # resolved grows with the size of each list.
+        return Cost(1 + inner.depth, alias + inner.aliases, inner.spreads,
                     size * (1 + inner.nodes))  # fmt: skip
 
     def _list_size(self, definition: GraphQLField | None, page: int | None) -> tuple[int, Any]:
