@@ -39,10 +39,9 @@ def before(document: DocumentNode) -> object:
 def after(document: DocumentNode) -> object:
     limits = Limits()
     meter = Meter(SCHEMA, document, {}, limits)
-    for operation in document.definitions:
-        operation_def = isinstance(operation, OperationDefinitionNode)
-        if operation_def and excesses(meter.operation(operation), limits):  # type: ignore[arg-type]
-            return "refused"
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if any(excesses(meter.operation(o), limits) for o in operations):
+        return "refused"
     return validate(SCHEMA, document, specified_rules)
 
 
