@@ -11,8 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
+from prow_graphql.settings import Settings
 from tests.conftest import kube_gateway
-from tests.harness import RunningGateway, example_settings, serve, wait_ready
+from tests.harness import (
+    EXAMPLE,
+    RunningGateway,
+    example_settings,
+    parse_serve_args,
+    serve,
+    wait_ready,
+)
 
 CRAFTED = [
     base64.urlsafe_b64encode(b"[" * 100_000).decode(),  # nested until RecursionError
@@ -36,8 +44,19 @@ async def post(gw: RunningGateway, query: str, variables: Any = None, **headers:
     return response.json()
 
 
-async def test_crafted_cursors_are_invalid_input(caplog: pytest.LogCaptureFixture) -> None:
-    async with serve(example_settings()) as gw:
+def production_settings() -> Settings:
+    """The example config without --dev: unexpected errors are masked."""
+    return parse_serve_args([
+        "--config-path", str(EXAMPLE / "config.yaml"), "--job-config-path", str(EXAMPLE / "jobs"),
+        "--backend", "memory",
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("dev", [True, False])
+async def test_crafted_cursors_are_invalid_input(
+    caplog: pytest.LogCaptureFixture, dev: bool
+) -> None:
+    async with serve(example_settings() if dev else production_settings()) as gw:
         await wait_ready(gw)
         for cursor in CRAFTED:
             body = await post(gw, PAGE, {"after": cursor})

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
-from tests.harness import example_settings
+from tests.harness import EXAMPLE, parse_serve_args
 from tests.integration.test_fuzz import (
     FUZZ,
     TRIGGER,
@@ -87,7 +87,12 @@ class HealthPoller:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerThread]:
-    with ServerThread(example_settings()) as running:
+    # Production mode (no --dev): unexpected errors are masked, as a public endpoint runs.
+    settings = parse_serve_args([
+        "--config-path", str(EXAMPLE / "config.yaml"), "--job-config-path", str(EXAMPLE / "jobs"),
+        "--backend", "memory",
+    ])  # fmt: skip
+    with ServerThread(settings) as running:
         yield running
 
 

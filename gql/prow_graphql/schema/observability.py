@@ -72,7 +72,7 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _should_mask(self, error: GraphQLError) -> bool:
         original = error.original_error
-        if original is None or isinstance(original, CLIENT_FAULTS | BackendError):
+        if original is None or isinstance(original, (*CLIENT_FAULTS, BackendError)):
             return False  # BackendErrors are typed by log_errors instead
         request_id = getattr(self.execution_context.context, "request_id", "")
         log.error(
