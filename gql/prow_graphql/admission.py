@@ -1,4 +1,5 @@
-"""How many long-lived connections (WebSockets, SSE streams) each caller may hold at once.
+"""How many long-lived connections (WebSockets, SSE streams) and subscriptions each caller may
+hold at once.
 
 A caller is its user when authenticated, else its peer address: without --auth everyone is
 "anonymous", and one shared count would let one client lock everybody out.
@@ -17,10 +18,18 @@ def caller_key(identity: Identity, peer: str | None) -> str:
 
 
 class ConnectionLimiter:
-    """Counts open connections per caller; `acquire` refuses the one over `limit`."""
+    """Counts open connections (or subscriptions) per caller; `acquire` refuses the one over
+    `limit`."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self,
+        limit: int,
+        what: str = "open subscription connections",
+        flag: str = "--max-connections-per-identity",
+    ) -> None:
         self.limit = limit
+        self.what = what
+        self.flag = flag
         self._open: Counter[str] = Counter()
 
     def acquire(self, key: str) -> bool:
@@ -39,8 +48,8 @@ class ConnectionLimiter:
     def refusal(self, who: str) -> str:
         """The message a refused caller gets."""
         return (
-            f"{who} already holds {self.limit} open subscription connections; close some, or ask "
-            "the operator to raise --max-connections-per-identity"
+            f"{who} already holds {self.limit} {self.what}; close some, or ask the operator to "
+            f"raise {self.flag}"
         )
 
     def __len__(self) -> int:

@@ -42,6 +42,7 @@ from prow_graphql.informer import Informer
 from prow_graphql.metrics import Metrics
 from prow_graphql.prow import links
 from prow_graphql.rest import rest_routes
+from prow_graphql.schema import admission as subscription_admission
 from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.cost import Limits
@@ -77,6 +78,11 @@ class Gateway:
         self.result_store = ResultStore(settings.protections.cache_bytes)
         self.shared_streams = SharedStreams()
         self.connections = ConnectionLimiter(settings.protections.max_connections_per_identity)
+        self.subscriptions = ConnectionLimiter(
+            settings.protections.max_subscriptions_per_identity,
+            what="open subscriptions",
+            flag="--max-subscriptions-per-identity",
+        )
         self.store: ProwJobStore | None = None
         self.informer: Informer | None = None
         self._service: GatewayService | None = None
@@ -255,6 +261,7 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             request=request,
             response=response,
             hidden_jobs_group=self.gateway.settings.protections.hidden_jobs_group,
+            extra={subscription_admission.LIMITER: self.gateway.subscriptions},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -404,7 +411,7 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=["authorization", "content-type", "x-request-id", "x-requested-with"],
             ),
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

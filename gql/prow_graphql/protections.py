@@ -22,6 +22,7 @@ class Protections:
     max_response_bytes: int = 8 * MIB
     cache_bytes: int = 32 * MIB
     max_connections_per_identity: int = 100
+    max_subscriptions_per_identity: int = 500
     # Callers in this group see `hidden: true` jobs and deck.hidden_repos, as Deck's admins do.
     hidden_jobs_group: str | None = None
 
@@ -86,6 +87,12 @@ def add_protection_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.max_connections_per_identity,
         help="open WebSocket/SSE connections one identity (or address, without auth) may hold",
     )
+    add(
+        "--max-subscriptions-per-identity",
+        type=int,
+        default=d.max_subscriptions_per_identity,
+        help="open subscriptions one identity (or address, without auth) may hold in all",
+    )
     add("--hidden-jobs-group", default=None,
         help="group whose members see hidden jobs (hidden: true, deck.hidden_repos) and their "
         "ProwJobs; everyone else does not (with --auth none nobody does)")  # fmt: skip
@@ -95,6 +102,7 @@ def protections_from_args(args: argparse.Namespace) -> Protections:
     """Validate the protection flags; raises ValueError naming the flag."""
     positive = ("max_fragment_spreads", "max_query_nodes", "assumed_list_size",
                 "max_response_bytes", "cache_bytes", "max_connections_per_identity",
+                "max_subscriptions_per_identity",
                 "max_aliases", "max_tokens", "max_body_bytes",
                 "max_subscriptions_per_connection")  # fmt: skip
     for name in positive:
@@ -107,6 +115,7 @@ def protections_from_args(args: argparse.Namespace) -> Protections:
         max_response_bytes=args.max_response_bytes,
         cache_bytes=args.cache_bytes,
         max_connections_per_identity=args.max_connections_per_identity,
+        max_subscriptions_per_identity=args.max_subscriptions_per_identity,
         hidden_jobs_group=args.hidden_jobs_group or None,
     )
 

@@ -3,6 +3,7 @@ query filling the caches, connection floods) and echoed caller text stays bounde
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -97,3 +98,33 @@ async def test_echoed_caller_text_is_truncated(caplog: pytest.LogCaptureFixture)
         assert len(response.content) < 5000
         assert all(len(r.getMessage()) < 2000 for r in caplog.records)
         assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_subscriptions_per_caller_are_capped() -> None:
+    settings = example_settings("--max-subscriptions-per-identity", "2")
+    events = "subscription { prowJobEvents { type } }"
+    follow = 'subscription { prowJobUpdated(name: "nope") { name } }'
+    async with serve(settings) as gw:
+        await wait_ready(gw)
+        async with (
+            TransportWSClient.connect(gw.ws_url) as one,
+            TransportWSClient.connect(gw.ws_url) as two,
+        ):
+            await one.subscribe(events)  # shared execution
+            await two.subscribe(follow)  # unshared
+            await asyncio.sleep(0.2)
+            third = await two.subscribe(events)
+            message = await two.receive()
+            assert message["id"] == third and message["type"] == "error", message
+            error = message["payload"][0]
+            assert error["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+            assert "--max-subscriptions-per-identity" in error["message"]
+            # SSE counts too.
+            sse = {"accept": "text/event-stream"}
+            async with httpx.AsyncClient(base_url=gw.url, timeout=10) as client:
+                body = (await client.post("/graphql", json={"query": follow}, headers=sse)).text
+            assert "TOO_MANY_SUBSCRIPTIONS" in body
+        async with TransportWSClient.connect(gw.ws_url) as again:
+            await again.subscribe(events)
+            await asyncio.sleep(0.2)
+            assert len(gateway_of(gw).subscriptions) == 1

@@ -17,6 +17,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaEx
 from strawberry.types.graphql import OperationType
 
 from prow_graphql.metrics import Metrics
+from prow_graphql.schema.admission import limited
 from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.cost import Limits
 from prow_graphql.schema.guard import CostGuard, DocumentCache
@@ -70,10 +71,11 @@ class GatewaySchema(strawberry.Schema):
             source = self.shared.join(
                 classed(key, context_value), replay, lambda: self.stream_unshared(*shared_args)
             )
+        if not is_subscription(query, operation_name):
+            return source
+        source = limited(source, context_value)  # --max-subscriptions-per-identity
         metrics = getattr(context_value, "metrics", None)
-        if metrics is not None and query is not None and is_subscription(query, operation_name):
-            return _counted(source, metrics)
-        return source
+        return _counted(source, metrics) if metrics is not None else source
 
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         """Strawberry's execute; config-only queries in a worker thread (see offload.py)."""

@@ -17,6 +17,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types.execution import PreExecutionError
 
+from prow_graphql.schema.admission import key_of, limiter_of, refusal_error
 from prow_graphql.schema.sharing import share_key
 from prow_graphql.schema.visibility import class_context, classed
 
@@ -53,6 +54,25 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await operation.send_next(result)
             first = False
 
+        limiter, caller = limiter_of(self.context), key_of(self.context)
+        if limiter is not None and not limiter.acquire(caller):  # per-identity subscriptions
+            error = refusal_error(limiter, caller).formatted
+            with contextlib.suppress(_OperationStreamClosed):
+                await operation.send_operation_message(
+                    {"id": operation.id, "type": "error", "payload": [error]}
+                )
+            self.operations.pop(operation.id, None)
+            return
+        try:
+            await self._follow_shared(operation, key, replay, start, deliver)
+        finally:
+            if limiter is not None:
+                limiter.release(caller)
+
+    async def _follow_shared(
+        self, operation: Operation[Any, Any], key: Any, replay: bool, start: Any, deliver: Any
+    ) -> None:
+        shared: Any = getattr(self.schema, "shared", None)
         stream, follower = shared.attach(key, replay, start, deliver)
         metrics = getattr(self.context, "metrics", None)
         counting = metrics.subscription() if metrics is not None else contextlib.nullcontext()
