@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -43,9 +43,9 @@ from prow_graphql.metrics import Metrics
 from prow_graphql.prow import links
 from prow_graphql.rest import rest_routes
 from prow_graphql.schema import admission as subscription_admission
-from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.cost import Limits
+from prow_graphql.schema.frames import FrameCache
 from prow_graphql.schema.guard import capped
 from prow_graphql.schema.legacy_ws import CheckedGraphQLWSHandler
 from prow_graphql.schema.result_cache import ResultStore
@@ -303,48 +303,6 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
 
 
 _ADMITTED = "prow_graphql.admitted"
-
-
-class FrameCache:
-    """Remembers recent encodings of result data, keyed by the identity of that data.
-
-    Shared subscriptions hand the same result object to every follower, and cached config
-    queries return the same result object on every hit, so each is JSON-encoded once. Holding a
-    reference to the data keeps its id from being reused while the entry lives. Bounded by the
-    bytes of the encodings (the data they keep alive is of the same order).
-    """
-
-    def __init__(self, size: int = 64, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self._size = size
-        self._frames: ByteLRU[tuple[int, object], tuple[object, str | bytes]] = ByteLRU(max_bytes)
-
-    def encode(self, data: object, encode: Callable[[object], str | bytes]) -> str | bytes:
-        """`encode(data)`, reusing the previous encoding of the same result data."""
-        key = _frame_key(data)
-        if key is None:
-            return encode(data)
-        result_data = key[0]
-        cache_key = (id(result_data), key[1])
-        cached = self._frames.get(cache_key)
-        if cached is not None and cached[0] is result_data:
-            return cached[1]
-        encoded = encode(data)
-        self._frames.put(cache_key, (result_data, encoded), len(encoded))
-        while len(self._frames) > self._size:
-            self._frames.pop_oldest()
-        return encoded
-
-
-def _frame_key(data: object) -> tuple[object, object] | None:
-    """(result data, what else the message depends on) for cacheable messages, else None."""
-    if not isinstance(data, dict):
-        return None
-    if set(data) == {"data"} and data["data"] is not None:
-        return data["data"], "http"  # an HTTP response body without errors
-    payload = data.get("payload")
-    if data.get("type") == "next" and isinstance(payload, dict) and set(payload) == {"data"}:
-        return payload["data"], data.get("id")
-    return None
 
 
 def create_app(settings: Settings) -> Starlette:

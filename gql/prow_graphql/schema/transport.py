@@ -1,7 +1,7 @@
 """graphql-transport-ws with shared subscriptions sent from one loop (see sharing.py).
 
 A shareable operation does not get its own result stream: it becomes a direct follower of the
-shared execution, whose pump sends each `next` frame (encoded once, see FrameCache) to every
+shared execution, whose pump sends each `next` frame (encoded once, see frames.FrameCache) to every
 follower in turn. Everything else — and the protocol itself — is Strawberry's handler.
 """
 
