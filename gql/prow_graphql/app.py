@@ -232,15 +232,14 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
         # Strawberry catches only JSONDecodeError (HTTP: a 400; WebSocket: close 4400) and
         # expects an object or a list; anything else (bad UTF-8, too deep, a scalar) must fail
         # the same way. An HTTPException here would crash the WebSocket handler.
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         try:
             decoded = json.loads(data)
         except json.JSONDecodeError:
             raise
         except (ValueError, RecursionError) as exc:
-            raise json.JSONDecodeError("not valid JSON", text[:100], 0) from exc
+            raise json.JSONDecodeError("not valid JSON", _start(data), 0) from exc
         if not isinstance(decoded, dict | list):
-            raise json.JSONDecodeError("not a JSON object", text[:100], 0)
+            raise json.JSONDecodeError("not a JSON object", _start(data), 0)
         return decoded
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -303,6 +302,11 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
 
 
 _ADMITTED = "prow_graphql.admitted"
+
+
+def _start(data: str | bytes) -> str:
+    """The first characters of a message, for an error that must not copy all of it."""
+    return data[:100].decode("utf-8", "replace") if isinstance(data, bytes) else data[:100]
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -108,7 +108,7 @@ class Meter:
     ) -> None:
         self.schema = schema
         self.limits = limits
-        self.variables = variables or {}
+        self.variables = variables if isinstance(variables, Mapping) else {}
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
