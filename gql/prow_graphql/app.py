@@ -47,12 +47,12 @@ from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.cost import Limits
 from prow_graphql.schema.frames import FrameCache
 from prow_graphql.schema.guard import capped
-from prow_graphql.schema.legacy_ws import CheckedGraphQLWSHandler
 from prow_graphql.schema.result_cache import ResultStore
 from prow_graphql.schema.schema import build_schema
 from prow_graphql.schema.sharing import SharedStreams
 from prow_graphql.schema.transport import SharedTransportWSHandler
 from prow_graphql.schema.views import JobViewCache
+from prow_graphql.schema.ws_checks import CheckedGraphQLWSHandler
 from prow_graphql.service import GatewayService, Policy
 from prow_graphql.settings import AuthMode, Backend, Settings
 from prow_graphql.store.base import ProwJobObject, ProwJobStore

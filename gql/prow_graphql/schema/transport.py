@@ -20,10 +20,18 @@ from strawberry.types.execution import PreExecutionError
 from prow_graphql.schema.admission import key_of, limiter_of, refusal_error
 from prow_graphql.schema.sharing import share_key
 from prow_graphql.schema.visibility import class_context, classed
+from prow_graphql.schema.ws_checks import transport_problem
 
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     """Strawberry's graphql-transport-ws handler; shareable operations join shared streams."""
+
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_problem(message)  # shapes Strawberry would crash on
+        if problem is not None:
+            await self.handle_invalid_message(f"Invalid message: {problem}")
+            return
+        await super().handle_message(message)
 
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         shared = getattr(self.schema, "shared", None)

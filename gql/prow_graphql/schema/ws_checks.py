@@ -1,15 +1,19 @@
-"""The legacy graphql-ws protocol (subscriptions-transport-ws) with its messages checked first.
+"""WebSocket messages checked before Strawberry's handlers index them.
 
-Strawberry's handler indexes messages without checking them: `{"type": "stop"}` without an id,
-a list instead of an object or a start without a query raised KeyError/TypeError out of the
-ASGI app, which dropped the connection (1006) and logged an ERROR. Malformed messages now close
-the connection with 4400 and a reason, as graphql-transport-ws does.
+Strawberry's handlers trust message shapes: in graphql-ws (legacy) `{"type": "stop"}` without
+an id, a list instead of an object or a start without a query, and in graphql-transport-ws an
+`id` that is not a string (`{"type": "complete", "id": [[]]}`), raised KeyError/TypeError out of
+the ASGI app, which dropped the connection (1006) and logged an ERROR. Malformed messages now
+close the connection with 4400 and a reason, as graphql-transport-ws does for the cases it
+checks. The legacy keep-alive task no longer fails when the client has gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, cast
 
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
@@ -25,6 +29,23 @@ class CheckedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
             await self.websocket.close(code=INVALID, reason=f"Invalid message: {problem}")
             return
         await super().handle_message(message)
+
+    async def handle_keep_alive(self) -> None:
+        # Strawberry's task raises once the client has gone; nobody awaits it, so asyncio logged
+        # "Task exception was never retrieved" at ERROR for every such connection.
+        with contextlib.suppress(WebSocketDisconnected):
+            await super().handle_keep_alive()
+
+
+def transport_problem(message: object) -> str | None:
+    """What is wrong with a graphql-transport-ws message that Strawberry does not check."""
+    if not isinstance(message, dict):
+        return "not a JSON object"
+    if not isinstance(message.get("type"), str):
+        return "`type` must be a string"
+    if message["type"] in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+        return "`id` must be a string"
+    return None
 
 
 def message_problem(message: object) -> str | None:
