@@ -9,22 +9,19 @@ answering. Anything else (ProwJobs from the informer cache, mutations) stays on 
 
 from __future__ import annotations
 
-from graphql import FieldNode, OperationType, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import FieldNode, OperationType
 
 from prow_graphql.schema.bounded import short_text_cache
-from prow_graphql.schema.documents import chosen_operation
+from prow_graphql.schema.documents import chosen_operation, parse_bounded
 
 CONFIG_ONLY_FIELDS = frozenset({"repos", "repo", "periodics", "job", "__typename"})
-MAX_TOKENS = 2_000  # the default --max-tokens; a longer document is simply not offloaded
 
 
 @short_text_cache(maxsize=512)
 def reads_config_only(query: str, operation_name: str | None) -> bool:
     """Whether the operation is a query whose root fields all read only the config snapshot."""
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLSyntaxError:
+    document = parse_bounded(query)
+    if document is None:
         return False
     operation = chosen_operation(document, operation_name, OperationType.QUERY)
     if operation is None:

@@ -26,21 +26,16 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import FieldNode, OperationType, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import FieldNode, OperationType
 
 from prow_graphql.schema.bounded import short_text_cache
-from prow_graphql.schema.documents import chosen_operation
+from prow_graphql.schema.documents import chosen_operation, parse_bounded
 
 # Root field → whether a late joiner first gets the latest result (a state) or not (an event).
 SHAREABLE_FIELDS: dict[str, bool] = {"prowJobUpdated": True, "prowJobEvents": False}
 # Arguments that make a subscription's first results subscriber-specific.
 UNSHAREABLE_ARGUMENTS = frozenset({"includeSnapshot"})
 _MAX_BACKLOG = 1000
-# These checks run before Strawberry's own parse and its --max-tokens: a bound of their own keeps
-# a 256 KiB document from holding the loop (~1 s to parse). The default --max-tokens: with a
-# higher one, longer subscriptions still run, only unshared.
-MAX_TOKENS = 2_000
 
 Key = tuple[str, str | None, str]
 
@@ -281,9 +276,8 @@ def share_key(
 
 @short_text_cache(maxsize=512)
 def _shareable(query: str, operation_name: str | None) -> bool | None:
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLSyntaxError:
+    document = parse_bounded(query)
+    if document is None:
         return None
     operation = chosen_operation(document, operation_name, OperationType.SUBSCRIPTION)
     if operation is None:
@@ -303,8 +297,7 @@ def _shareable(query: str, operation_name: str | None) -> bool | None:
 @short_text_cache(maxsize=512)
 def is_subscription(query: str, operation_name: str | None) -> bool:
     """Whether the operation a request runs is a subscription (for counting open streams)."""
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLSyntaxError:
+    document = parse_bounded(query)
+    if document is None:
         return False
     return chosen_operation(document, operation_name, OperationType.SUBSCRIPTION) is not None
