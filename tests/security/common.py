@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
 from tests.harness import RunningGateway
-
-T = TypeVar("T")
 
 ALICE = "alice-token-0123456789abcdef"  # member of example-org
 BOB = "bob-token-0123456789abcdef0000"  # no memberships
@@ -72,10 +69,3 @@ async def probing(gateway: RunningGateway, every: float = 0.05) -> AsyncIterator
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def timed(action: Callable[[], Awaitable[T]]) -> tuple[T, float]:
-    """(result, seconds) of one awaited action."""
-    started = time.perf_counter()
-    result = await action()
-    return result, time.perf_counter() - started
