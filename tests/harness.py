@@ -21,6 +21,7 @@ import websockets
 from starlette.applications import Starlette
 
 from prow_graphql.app import create_app
+from prow_graphql.protections import server_limits
 from prow_graphql.settings import Settings, parse_serve_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +95,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningGateway]:
         lifespan="on",
         proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+        **server_limits(settings.max_body_bytes),  # as `prow-graphql serve` does
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

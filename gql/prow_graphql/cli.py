@@ -72,7 +72,11 @@ def _serve(settings: Settings) -> int:
         print(f"prow-graphql: cannot start: {exc}", file=sys.stderr)
         return 2
     gateway = app.state.gateway
-    servers = [_server(app, settings.host, settings.port, settings.shutdown_timeout)]
+    servers = [
+        _server(
+            app, settings.host, settings.port, settings.shutdown_timeout, settings.max_body_bytes
+        )
+    ]
     if settings.metrics_port and settings.metrics_port != settings.port:
         metrics_app = create_metrics_app(gateway)
         servers.append(
@@ -93,9 +97,14 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _server(app: object, host: str, port: int, shutdown_timeout: float) -> uvicorn.Server:
+def _server(
+    app: object, host: str, port: int, shutdown_timeout: float, max_body_bytes: int = 0
+) -> uvicorn.Server:
     import uvicorn
 
+    from prow_graphql.protections import server_limits
+
+    limits = server_limits(max_body_bytes) if max_body_bytes else {}
     return uvicorn.Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]
@@ -109,6 +118,7 @@ def _server(app: object, host: str, port: int, shutdown_timeout: float) -> uvico
             # uvicorn waits for every open response before it exits; an SSE subscription never
             # ends by itself, so the wait is bounded (clients reconnect to another replica).
             timeout_graceful_shutdown=max(1, round(shutdown_timeout)),
+            **limits,  # type: ignore[arg-type]
         )
     )
 

@@ -156,3 +156,25 @@ class InvalidProwJob(UserError):
 
 class Unauthenticated(UserError):
     """The request carries no valid credentials (HTTP 401); the message says what to send."""
+
+
+# (code, retryable, what the caller should do), most specific class first.
+_KINDS: tuple[tuple[type[BackendError], str, bool, str], ...] = (
+    (Unavailable, "BACKEND_UNAVAILABLE", True,
+     "the Kubernetes API is unavailable; retry shortly"),
+    (Gone, "BACKEND_GONE", True, "the watch cache is being refreshed; retry shortly"),
+    (Conflict, "BACKEND_CONFLICT", True, "the ProwJob changed meanwhile; retry"),
+    (BackendForbidden, "BACKEND_FORBIDDEN", False,
+     "the Kubernetes API server refused the gateway's own credentials; an operator must grant "
+     "its service account the verb on prowjobs.prow.k8s.io that the gateway's log names"),
+    (ObjectNotFound, "BACKEND_NOT_FOUND", False, "the object no longer exists"),
+)  # fmt: skip
+
+
+def backend_advice(failure: BackendError) -> tuple[str, bool, str]:
+    """(code, retryable, safe advice) for a store failure: the one table both typed GraphQL
+    errors and mutation result types use."""
+    for kind, code, retryable, advice in _KINDS:
+        if isinstance(failure, kind):
+            return code, retryable, advice
+    return "BACKEND_ERROR", failure.retryable, "the ProwJob store failed; ask the operator"

@@ -270,15 +270,13 @@ def error_response(exc: errors.GatewayError, manual: ManualTrigger | None) -> JS
         body["api_message"] = exc.api_message
         body["source_file"] = exc.source_path
         body["retryable"] = False
-    elif isinstance(exc, errors.BackendForbidden):
-        status = 502
-        body["message"] = f"the Kubernetes API server refused the gateway: {exc.message}"
-        body["retryable"] = False
     elif isinstance(exc, errors.BackendError):
-        status = 503 if exc.retryable else 502
-        hint = "try again" if exc.retryable else "retrying will not help"
-        body["message"] = f"the ProwJob store failed ({hint}): {exc.message}"
-        body["retryable"] = exc.retryable
+        # The API server's own text stays in the log (see errors.backend_advice).
+        log.warning("manual-trigger: backend failure: %r", exc)
+        _, retryable, advice = errors.backend_advice(exc)
+        status = 503 if retryable else 502
+        body["message"] = advice
+        body["retryable"] = retryable
     return JSONResponse(body, status_code=status)
 
 

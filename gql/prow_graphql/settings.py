@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prow_graphql.protections import Protections, add_protection_arguments, protections_from_args
+
 
 class Backend(enum.StrEnum):
     """Where ProwJobs live."""
@@ -84,6 +86,7 @@ class Settings:
     max_subscriptions_per_connection: int = 100
     log_format: str = "text"
     log_level: str = "INFO"
+    protections: Protections = field(default_factory=Protections)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -224,6 +227,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="log line format (default: json, or text with --dev)",
     )
     add("--log-level", default=d.log_level)
+    add_protection_arguments(parser)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -269,6 +273,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if auth is AuthMode.PROXY and not proxies:
         raise ValueError("--auth proxy needs --trusted-proxies (addresses of the auth proxy)")
     log_format = args.log_format or ("text" if args.dev else "json")
+    protections = protections_from_args(args)
     return Settings(
         config_path=args.config_path,
         job_config_path=args.job_config_path,
@@ -304,6 +309,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         watch_timeout_seconds=args.watch_timeout,
         config_reload_interval=args.config_reload_interval,
         max_query_depth=args.max_query_depth,
+        max_aliases=args.max_aliases,
+        max_tokens=args.max_tokens,
+        max_body_bytes=args.max_body_bytes,
+        max_subscriptions_per_connection=args.max_subscriptions_per_connection,
+        protections=protections,
         log_format=log_format,
         log_level=args.log_level.upper(),
     )

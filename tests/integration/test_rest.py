@@ -114,7 +114,9 @@ async def test_query_parameters_work_like_a_json_body(
         "org": ORG, "repo": REPO, "base_ref": "main", "prowtype": "postsubmit",
         "prowjob": POSTSUBMIT, "user": "bob",
     }  # fmt: skip
-    response = await client.post("/manual-trigger", params=params)
+    # Query-string fields need the X-Requested-With header (a form post cannot send it: CSRF).
+    scripted = {"x-requested-with": "curl"}
+    response = await client.post("/manual-trigger", params=params, headers=scripted)
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == SUCCESS_KEYS and body["message"] == "ProwJob created successfully"
@@ -126,7 +128,7 @@ async def test_query_parameters_work_like_a_json_body(
     # The pull request number arrives as a string in a query string.
     response = await client.post(
         "/manual-trigger", params={**params, "prowtype": "presubmit", "prowjob": PRESUBMIT,
-                                   "pullrequest": "7"}
+                                   "pullrequest": "7"}, headers=scripted,
     )  # fmt: skip
     assert response.status_code == 200, response.text
     created = {o["metadata"]["name"]: o for o in await stored(gateway)}
@@ -199,7 +201,7 @@ async def test_each_missing_field_is_named_and_nothing_is_created(
             response = await client.post("/manual-trigger", json=body)
             assert response.status_code == 400, (field, absent)
             assert response.json() == {"success": False, "message": MISSING, "missing": [field]}
-    response = await client.post("/manual-trigger")
+    response = await client.post("/manual-trigger", headers={"x-requested-with": "test"})
     assert response.status_code == 400
     assert response.json() == {
         "success": False,
@@ -304,7 +306,9 @@ async def test_malformed_bodies_are_400(gateway: RunningGateway, client: httpx.A
         assert response.status_code == 400, (raw[:20], response.text)
         assert response.json()["success"] is False
         assert response.json()["message"] == message, raw[:20]
-    response = await client.post("/manual-trigger?org=a&org=b&repo=widgets")
+    response = await client.post(
+        "/manual-trigger?org=a&org=b&repo=widgets", headers={"x-requested-with": "test"}
+    )
     assert response.status_code == 400
     assert response.json()["message"] == "org: is given more than once in the query string"
     assert await stored(gateway) == []
@@ -325,7 +329,9 @@ async def test_other_methods_and_oversized_bodies_are_refused(
             yield b"x" * 1024
         yield b'"}'
 
-    response = await client.post("/manual-trigger", content=chunks())
+    response = await client.post(
+        "/manual-trigger", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413, response.text
     assert response.json()["success"] is False
     assert await stored(gateway) == []

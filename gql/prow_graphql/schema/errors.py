@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import strawberry
 
 from prow_graphql import errors
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.interface(
@@ -119,12 +122,9 @@ def backend_error(
     """The typed result for a store failure; says whether retrying may help."""
     if isinstance(exc, errors.ObjectInvalid):
         return invalid_prowjob(exc)
+    # The API server's own text (URLs, namespaces, service accounts) goes to the log only.
+    log.warning("backend failure: %r", exc)
+    _, retryable, advice = errors.backend_advice(exc)
     if isinstance(exc, errors.BackendForbidden):
-        return BackendForbidden(
-            message=f"the Kubernetes API server refused the gateway: {exc.message}; grant its "
-            "service account create/get/list/watch/patch on prowjobs.prow.k8s.io"
-        )
-    hint = "try again" if exc.retryable else "retrying will not help"
-    return BackendUnavailable(
-        message=f"the ProwJob store failed ({hint}): {exc.message}", retryable=exc.retryable
-    )
+        return BackendForbidden(message=advice, retryable=False)
+    return BackendUnavailable(message=advice, retryable=retryable)

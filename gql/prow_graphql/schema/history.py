@@ -111,7 +111,9 @@ def job_runs(
     """A page of one job's runs, newest first; JobNotFound for a job nobody configured."""
     service = info.context.service
     try:
-        page = service.job_runs(RunSelector(job, org, repo, branch), first=first, after=after)
+        selector = RunSelector(job, org, repo, branch)
+        hidden = info.context.hidden_repos()
+        page = service.job_runs(selector, first=first, after=after, hidden_repos=hidden)
     except (errors.JobNotFound, errors.InvalidInput) as exc:
         return _failure(exc)
     return connection(service, page)
@@ -127,6 +129,8 @@ def job_stats(
     """Runs, pass rate, p50/p90 duration and the last failure of one job."""
     service = info.context.service
     try:
-        return _stats(service, service.job_stats(RunSelector(job, org, repo, branch)))
+        selector = RunSelector(job, org, repo, branch)
+        hidden = info.context.hidden_repos()
+        return _stats(service, service.job_stats(selector, hidden_repos=hidden))
     except (errors.JobNotFound, errors.InvalidInput) as exc:
         return _failure(exc)

@@ -20,6 +20,7 @@ from prow_graphql.schema.types import (
     Repo,
     prow_job,
 )
+from prow_graphql.schema.visibility import hidden_from, visible
 
 Ctx = Info[GraphQLContext, None]
 
@@ -71,7 +72,9 @@ class Query:
     def prow_job(self, info: Ctx, name: str) -> ProwJob | None:
         service = info.context.service
         record = service.get(name)
-        return prow_job(record, service.links(record)) if record is not None else None
+        if record is None or hidden_from(info.context.hidden_repos(), record):
+            return None  # a hidden ProwJob does not exist for this caller
+        return prow_job(record, service.links(record))
 
     @strawberry.field(description="ProwJobs newest first (Relay connection over the watch cache).")
     def prow_jobs(
@@ -83,9 +86,8 @@ class Query:
     ) -> ProwJobConnection:
         service = info.context.service
         f = filter or ProwJobFilter()
-        page = service.list(
-            to_filter(f.org, f.repo, f.job, f.type, f.state), first=first, after=after
-        )
+        domain = to_filter(f.org, f.repo, f.job, f.type, f.state)
+        page = service.list(visible(domain, info.context.hidden_repos()), first=first, after=after)
         return history.connection(service, page)
 
     job_runs: history.JobRunsResult = strawberry.field(

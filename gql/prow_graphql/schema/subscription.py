@@ -17,6 +17,7 @@ from prow_graphql.schema.types import (
     ProwJobFilter,
     prow_job,
 )
+from prow_graphql.schema.visibility import hidden_from, visible
 
 Ctx = Info[GraphQLContext, None]
 
@@ -29,7 +30,10 @@ class Subscription:
     )
     async def prow_job_updated(self, info: Ctx, name: str) -> AsyncGenerator[ProwJob, None]:
         service = info.context.service
+        hidden_repos = info.context.hidden_repos()
         async for record in service.follow(name):
+            if hidden_from(hidden_repos, record):
+                return  # a hidden ProwJob does not exist for this caller
             yield prow_job(record, service.links(record))
 
     @strawberry.subscription(
@@ -41,7 +45,9 @@ class Subscription:
     ) -> AsyncGenerator[ProwJobEvent, None]:
         service = info.context.service
         f = filter or ProwJobFilter()
-        domain_filter = to_filter(f.org, f.repo, f.job, f.type, f.state)
+        domain_filter = visible(
+            to_filter(f.org, f.repo, f.job, f.type, f.state), info.context.hidden_repos()
+        )
         async for change in service.events(domain_filter, snapshot=include_snapshot):
             yield ProwJobEvent(
                 type=ProwJobEventType(change.kind.value),

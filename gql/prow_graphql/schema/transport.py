@@ -2,7 +2,7 @@
 loop (see sharing.py), and legacy graphql-ws that runs every kind of operation.
 
 A shareable operation does not get its own result stream: it becomes a direct follower of the
-shared execution, whose pump sends each `next` frame (encoded once, see FrameCache) to every
+shared execution, whose pump sends each `next` frame (encoded once, see frames.FrameCache) to every
 follower in turn. Everything else — and the protocol itself — is Strawberry's handler.
 """
 
@@ -17,10 +17,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import PreExecutionError
 
+from prow_graphql.schema.admission import key_of, limiter_of, refusal_error
 from prow_graphql.schema.sharing import share_key
+from prow_graphql.schema.visibility import class_context, classed
+from prow_graphql.schema.ws_checks import CheckedGraphQLWSHandler, transport_problem
 
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -33,6 +35,13 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         # exists for errors raised before execution, so every such error gets one.
         return None
 
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_problem(message)  # shapes Strawberry would crash on
+        if problem is not None:
+            await self.handle_invalid_message(f"Invalid message: {problem}")
+            return
+        await super().handle_message(message)
+
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         shared = getattr(self.schema, "shared", None)
         found = share_key(operation.query, operation.variables, operation.operation_name)
@@ -40,6 +49,8 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await super().run_operation(operation)
             return
         key, replay = found
+        # Shared per visibility class, run with a context that knows only the class.
+        key = classed(key, self.context)
         schema: Any = self.schema
         first = True
 
@@ -47,7 +58,7 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             return schema.stream_unshared(
                 operation.query,
                 variable_values=operation.variables,
-                context_value=self.context,
+                context_value=class_context(self.context),
                 root_value=self.root_value,
                 operation_name=operation.operation_name,
             )
@@ -60,6 +71,25 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await operation.send_next(result)
             first = False
 
+        limiter, caller = limiter_of(self.context), key_of(self.context)
+        if limiter is not None and not limiter.acquire(caller):  # per-identity subscriptions
+            error = refusal_error(limiter, caller).formatted
+            with contextlib.suppress(_OperationStreamClosed):
+                await operation.send_operation_message(
+                    {"id": operation.id, "type": "error", "payload": [error]}
+                )
+            self.operations.pop(operation.id, None)
+            return
+        try:
+            await self._follow_shared(operation, key, replay, start, deliver)
+        finally:
+            if limiter is not None:
+                limiter.release(caller)
+
+    async def _follow_shared(
+        self, operation: Operation[Any, Any], key: Any, replay: bool, start: Any, deliver: Any
+    ) -> None:
+        shared: Any = getattr(self.schema, "shared", None)
         stream, follower = shared.attach(key, replay, start, deliver)
         metrics = getattr(self.context, "metrics", None)
         counting = metrics.subscription() if metrics is not None else contextlib.nullcontext()
@@ -80,11 +110,12 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             shared.detach(key, stream, follower)
 
 
-class AnyOperationWSHandler(BaseGraphQLWSHandler[Any, Any]):
+class AnyOperationWSHandler(CheckedGraphQLWSHandler):
     """The legacy graphql-ws protocol (subscriptions-transport-ws), for queries and mutations too.
 
     Its `start` message may carry any operation (Python's `gql` sends its schema introspection and
-    queries that way), but Strawberry's handler runs only subscriptions. It asks its schema to
+    queries that way), but Strawberry's handler runs only subscriptions. Malformed messages are
+    refused first (ws_checks). It asks its schema to
     `subscribe`, so the handler is given a schema whose `subscribe` streams any operation: a
     query or mutation yields one result, then `complete`.
     """

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from prow_graphql.errors import (
@@ -19,6 +19,7 @@ from prow_graphql.errors import (
 from prow_graphql.informer import Change, ChangeKind, Informer
 from prow_graphql.prow.loader import JobIndex
 from prow_graphql.prow.objects import ProwJobRecord
+from prow_graphql.prow.visibility import job_hidden, record_hidden
 from prow_graphql.service.core import ServiceCore
 from prow_graphql.service.history import JobStats, RunSelector, job_stats, sort_key
 from prow_graphql.service.models import ProwJobFilter, ProwJobPage
@@ -40,28 +41,41 @@ class Reads(ServiceCore):
         )
 
     def job_runs(
-        self, selector: RunSelector, *, first: int = 50, after: str | None = None
+        self,
+        selector: RunSelector,
+        *,
+        first: int = 50,
+        after: str | None = None,
+        hidden_repos: Collection[str] | None = None,
     ) -> ProwJobPage:
-        """A page of the selected job's runs, newest first; JobNotFound for an unknown job."""
-        self._require_job(selector.job)
-        return paginate(
-            (r for r in self.informer.records() if selector.matches(r)), first=first, after=after
-        )
+        """A page of the selected job's runs, newest first; JobNotFound for an unknown job.
 
-    def job_stats(self, selector: RunSelector) -> JobStats:
+        `hidden_repos` (None: the caller sees everything) hides Deck's hidden jobs and runs."""
+        runs = self._runs(selector, hidden_repos)
+        return paginate(runs, first=first, after=after)
+
+    def job_stats(
+        self, selector: RunSelector, *, hidden_repos: Collection[str] | None = None
+    ) -> JobStats:
         """Pass rate, durations and the last failure of the selected job's cached runs."""
-        self._require_job(selector.job)
-        return job_stats(selector.job, (r for r in self.informer.records() if selector.matches(r)))
+        return job_stats(selector.job, self._runs(selector, hidden_repos))
 
-    def _require_job(self, job: str) -> None:
-        """A job is known if it is configured or has a run in the cache (a job removed from the
-        config still has history)."""
+    def _runs(
+        self, selector: RunSelector, hidden_repos: Collection[str] | None
+    ) -> Sequence[ProwJobRecord]:
+        """The selected job's visible runs; JobNotFound when the job is neither configured (and
+        visible) nor has a visible run in the cache (a job removed from the config still has
+        history)."""
+        job = selector.job
         if not job.strip():
             raise InvalidInput("job", "is required: the job's name as in the Prow config")
-        if is_configured(self.config.index, job):
-            return
-        if any(r.job == job for r in self.informer.records()):
-            return
+        runs = [
+            r
+            for r in self.informer.records()
+            if r.job == job and (hidden_repos is None or not record_hidden(r, hidden_repos))
+        ]
+        if runs or is_configured(self.config.index, job, hidden_repos):
+            return [r for r in runs if selector.matches(r)]
         raise JobNotFound(
             f"no job named {job!r} is configured and the cache holds no run of it; check the "
             "name (the `name:` of a presubmit, postsubmit or periodic)"
@@ -175,20 +189,27 @@ def _encode_cursor(record: ProwJobRecord) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
+        # A real cursor is well under 1 KB; a crafted one may nest JSON until RecursionError.
+        if len(cursor) > 1024:
+            raise ValueError("too long")
         stamp, name = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return (float(stamp), str(name))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
         raise InvalidInput(
             "after", "is not a cursor from this API; pass a pageInfo.endCursor value"
         ) from exc
 
 
-def is_configured(index: JobIndex, job: str) -> bool:
-    """Whether any presubmit, postsubmit or periodic of the config is named `job`."""
-    if index.periodic(job) is not None:
+def is_configured(index: JobIndex, job: str, hidden_repos: Collection[str] | None = None) -> bool:
+    """Whether any presubmit, postsubmit or periodic of the config is named `job` (and, with
+    `hidden_repos`, is not hidden as Deck hides jobs)."""
+    periodic = index.periodic(job)
+    if periodic is not None and (
+        hidden_repos is None or not job_hidden(periodic.hidden, None, hidden_repos)
+    ):
         return True
     return any(
-        j.name == job
+        j.name == job and (hidden_repos is None or not job_hidden(j.hidden, org_repo, hidden_repos))
         for org_repo in index.repos()
         for j in (*index.presubmits(org_repo), *index.postsubmits(org_repo))
     )
