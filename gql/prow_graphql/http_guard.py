@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prow_graphql.admission import ConnectionLimiter, caller_key
 from prow_graphql.errors import Unauthenticated
-from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo
+from prow_graphql.identity import ANONYMOUS, Authenticator, ProxyAuthenticator, RequestInfo
 from prow_graphql.request_rules import bounded_request_id, csrf_refusal, needs_identity
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,12 @@ class HttpGuard:
             except Unauthenticated as exc:
                 await self._reject(scope, send, 401, exc.message)
                 return
-        refusal = csrf_refusal(method, headers, has_query=bool(query_string))
+        refusal = csrf_refusal(
+            method,
+            headers,
+            has_query=bool(query_string),
+            authorization_is_explicit=not isinstance(self.authenticator, ProxyAuthenticator),
+        )
         if refusal is not None:
             await self._reject(scope, send, refusal.status, refusal.message)
             return

@@ -61,14 +61,26 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def csrf_refusal(method: str, headers: Mapping[bytes, bytes], has_query: bool) -> Refusal | None:
+def csrf_refusal(
+    method: str,
+    headers: Mapping[bytes, bytes],
+    has_query: bool,
+    *,
+    authorization_is_explicit: bool = False,
+) -> Refusal | None:
     """Refuse a state-changing request a browser could send cross-site without a preflight.
 
     Browsers send forms and "simple" requests (text/plain, form encodings, no body) to any site
     with its cookies, so an authenticating proxy's session would ride along. A JSON Content-Type
     or the X-Requested-With header forces a preflight, which CORS refuses for unlisted origins.
+    So does an Authorization header — but only where the caller sets it itself
+    (`authorization_is_explicit`: not behind --auth proxy, whose proxy may add one from a
+    cookie). That keeps gangway's documented `curl -H "Authorization: …" -d '{…}'` working: curl
+    labels such a body as a form.
     """
     if method not in UNSAFE_METHODS or CSRF_HEADER.encode() in headers:
+        return None
+    if authorization_is_explicit and b"authorization" in headers:
         return None
     content_type = headers.get(b"content-type", b"").decode("latin-1")
     essence = media_type(content_type)

@@ -197,6 +197,6 @@ async def test_client_mistakes_are_logged_at_info(
     caplog.set_level(logging.INFO)
     await post(running, {"query": "{ nope }"})
     await post(running, {"query": "{"})
-    mistakes = [r for r in caplog.records if "client error" in r.getMessage()]
+    mistakes = [r for r in caplog.records if "rejected operation" in r.getMessage()]
     assert len(mistakes) == 2 and all(r.levelno == logging.INFO for r in mistakes), mistakes
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records

@@ -101,17 +101,34 @@ async def test_echoed_caller_text_is_truncated(caplog: pytest.LogCaptureFixture)
 
 
 async def test_subscriptions_per_caller_are_capped() -> None:
-    settings = example_settings("--max-subscriptions-per-identity", "2")
+    settings = example_settings(
+        "--max-subscriptions-per-identity",
+        "2",
+        "--sim-pending-after",
+        "600",
+        "--sim-complete-after",
+        "900",
+    )
     events = "subscription { prowJobEvents { type } }"
-    follow = 'subscription { prowJobUpdated(name: "nope") { name } }'
     async with serve(settings) as gw:
         await wait_ready(gw)
+        # Following a job that keeps running is an unshared subscription that stays open (an
+        # unknown name would end at once).
+        created = await gw.query(
+            'mutation { triggerJob(input: {org: "example-org", repo: "widgets", '
+            'job: "post-widgets-push-image", type: POSTSUBMIT, baseRef: "main"}) '
+            "{ ... on TriggerJobSuccess { prowJob { name } } } }"
+        )
+        name = created["data"]["triggerJob"]["prowJob"]["name"]
+        follow = f'subscription {{ prowJobUpdated(name: "{name}") {{ name }} }}'
         async with (
             TransportWSClient.connect(gw.ws_url) as one,
             TransportWSClient.connect(gw.ws_url) as two,
         ):
             await one.subscribe(events)  # shared execution
-            await two.subscribe(follow)  # unshared
+            followed = await two.subscribe(follow)  # unshared
+            current = await two.receive()  # the job's current state comes first
+            assert current["id"] == followed and current["type"] == "next", current
             await asyncio.sleep(0.2)
             third = await two.subscribe(events)
             message = await two.receive()

@@ -145,6 +145,9 @@ class GraphQLOverHTTP(GraphQL[GraphQLContext, None]):
         # Strawberry's own steps, except that a subscription is not executed as a single
         # result (it could only fail) and a mutation over GET is a 405.
         method = request_adapter.method
+        if not isinstance(request_data.operation_name, str | None):
+            # Strawberry passes any JSON value on; caches keyed by the name would fail on it.
+            raise HTTPException(400, "operationName must be a string or null")
         allowed = (
             {OperationType.QUERY}
             if method == "GET"
