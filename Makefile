@@ -6,7 +6,7 @@ EXAMPLE := examples/prow
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck layers unit schema bench clean
+.PHONY: run test lint typecheck layers unit schema bench bench-gangway clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -33,8 +33,8 @@ run: $(VENV)/.run-installed
 test: lint typecheck layers unit
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check gql tests bench
-	$(BIN)/ruff format --check gql tests bench
+	$(BIN)/ruff check gql tests bench scripts
+	$(BIN)/ruff format --check gql tests bench scripts
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy --strict -p prow_graphql
@@ -52,6 +52,10 @@ schema: $(VENV)/.dev-installed
 ## bench: side-by-side measurements (not part of the test suite)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
+
+## bench-gangway: gangway API latencies: create over REST and gRPC, watch stream vs 2 s polling
+bench-gangway: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.gangway
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -112,6 +112,8 @@ class Bench:
             "--job-config-path", str(EXAMPLE / "jobs"),
             "--host", "127.0.0.1", "--port", str(self.gateway_port),
             "--metrics-port", "0", "--log-level", "WARNING",
+            # Every follower connects from 127.0.0.1: lift the per-caller connection cap.
+            "--max-connections-per-identity", "1000000",
         ]  # fmt: skip
         with log.open("wb") as out:
             self.gateway = await asyncio.create_subprocess_exec(

@@ -21,6 +21,7 @@ import websockets
 from starlette.applications import Starlette
 
 from prow_graphql.app import create_app
+from prow_graphql.protections import server_limits
 from prow_graphql.settings import Settings, parse_serve_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,7 @@ def example_settings(*extra: str, backend: str = "memory") -> Settings:
             "--backend", backend,
             "--sim-pending-after", "0.05",
             "--sim-complete-after", "0.1",
+            "--shutdown-timeout", "2",
             "--dev",
             *extra,
         ]
@@ -92,6 +94,8 @@ async def serve(settings: Settings) -> AsyncIterator[RunningGateway]:
         ws="websockets-sansio",
         lifespan="on",
         proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+        **server_limits(settings.max_body_bytes),  # as `prow-graphql serve` does
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

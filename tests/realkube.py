@@ -91,13 +91,23 @@ class RealKube:
         _run("stop", self.directory)
 
 
+# kube-apiserver 1.26 bounds its graceful shutdown by --request-timeout (default 1 min), and open
+# watches hold it that long (realkube kills it after 20 s): 5 s makes restart_apiserver() take
+# ~8 s instead of ~24 s. Watches are unaffected (they time out by timeoutSeconds); ordinary
+# requests on loopback answer in milliseconds. A caller's own REALKUBE_APISERVER_ARGS wins.
+_APISERVER_ARGS = "--request-timeout=5s"
+
+
 def _run(command: str, directory: Path) -> str:
+    env = {**os.environ}
+    env.setdefault("REALKUBE_APISERVER_ARGS", _APISERVER_ARGS)
     done = subprocess.run(
         [str(REALKUBE), command, str(directory)],
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         logs = directory / "logs"

@@ -11,29 +11,31 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
     GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 from strawberry.types.unset import UnsetType
 
+from prow_graphql.admission import ConnectionLimiter, caller_key
 from prow_graphql.config_state import ConfigState
 from prow_graphql.errors import GatewayError, Unauthenticated
+from prow_graphql.gangway.mount import GangwayMount
 from prow_graphql.http_guard import HttpGuard
 from prow_graphql.identity import ANONYMOUS, Authenticator, RequestInfo, authenticator_for
 from prow_graphql.identity import authorization_from_init_payload as init_authorization
@@ -41,15 +43,22 @@ from prow_graphql.informer import Informer
 from prow_graphql.metrics import Metrics
 from prow_graphql.prow import links
 from prow_graphql.rest import rest_routes
+from prow_graphql.schema import admission as subscription_admission
 from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.schema.cost import Limits
+from prow_graphql.schema.frames import FrameCache
+from prow_graphql.schema.guard import capped
+from prow_graphql.schema.http_view import GraphQLOverHTTP
 from prow_graphql.schema.result_cache import ResultStore
 from prow_graphql.schema.schema import build_schema
 from prow_graphql.schema.sharing import SharedStreams
-from prow_graphql.schema.transport import SharedTransportWSHandler
+from prow_graphql.schema.transport import AnyOperationWSHandler, SharedTransportWSHandler
 from prow_graphql.schema.views import JobViewCache
 from prow_graphql.service import GatewayService, Policy
 from prow_graphql.settings import AuthMode, Backend, Settings
 from prow_graphql.store.base import ProwJobObject, ProwJobStore
+from prow_graphql.store.pod_logs import MemoryPodLogs, PodLogSource
+from prow_graphql.store.sim_log import SimulatedTestLog
 from prow_graphql.web import graphiql_response, web_routes
 
 log = logging.getLogger(__name__)
@@ -60,7 +69,12 @@ class Gateway:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.config = ConfigState(settings.config_path, settings.job_config_path)
+        self.config = ConfigState(
+            settings.config_path,
+            settings.job_config_path,
+            settings.supplemental_prow_config_dirs,
+            settings.supplemental_prow_configs_suffix,
+        )
         self.authenticator: Authenticator = authenticator_for(
             settings.auth,
             token_file=settings.token_file,
@@ -69,10 +83,17 @@ class Gateway:
         self.metrics = Metrics()
         self.config.on_outcome(lambda ok: self.metrics.observe_config_reload(ok))
         self.view_cache = JobViewCache()
-        self.result_store = ResultStore()
+        self.result_store = ResultStore(settings.protections.cache_bytes)
         self.shared_streams = SharedStreams(settings.subscriber_queue_limit)
+        self.connections = ConnectionLimiter(settings.protections.max_connections_per_identity)
+        self.subscriptions = ConnectionLimiter(
+            settings.protections.max_subscriptions_per_identity,
+            what="open subscriptions",
+            flag="--max-subscriptions-per-identity",
+        )
         self.store: ProwJobStore | None = None
         self.informer: Informer | None = None
+        self.pod_logs: PodLogSource | None = None
         self._service: GatewayService | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -92,6 +113,7 @@ class Gateway:
         """Connect the store, start the informer (and the simulator on the memory backend)."""
         s = self.settings
         self.store = await self._open_store()
+        self.pod_logs = self._open_pod_logs()
         self.informer = Informer(
             self.store,
             watch_timeout_seconds=s.watch_timeout_seconds,
@@ -110,9 +132,11 @@ class Gateway:
                 enable_abort=s.enable_abort,
                 env_allowlist=s.env_allowlist,
                 idempotency_window=timedelta(hours=s.idempotency_window_hours),
+                require_shas=s.require_shas,
             ),
             metrics=self.metrics,
             follow_wait=s.follow_wait,
+            pod_logs=self.pod_logs,
         )
         informer = self.informer
         self.metrics.bind(
@@ -131,6 +155,10 @@ class Gateway:
                 complete_after=s.sim_complete_after,
                 failure_rate=s.sim_failure_rate,
                 url_for=self._job_url,
+                # the simulated pods write their test logs where prowJobLog reads them
+                log=SimulatedTestLog(self.pod_logs, self.config.index.config.pod_namespace)
+                if isinstance(self.pod_logs, MemoryPodLogs)
+                else None,
             )
             self._tasks.append(asyncio.create_task(simulator.run(), name="plank-simulator"))
         if s.config_reload_interval > 0:
@@ -152,6 +180,17 @@ class Gateway:
             await self.informer.stop()
         if self.store is not None:
             await self.store.aclose()
+        if self.pod_logs is not None:
+            await self.pod_logs.aclose()
+
+    def _open_pod_logs(self) -> PodLogSource | None:
+        # Embedded: the simulated plank writes the logs; kube: only with a build-cluster config.
+        if self.settings.backend is Backend.MEMORY:
+            return MemoryPodLogs()
+        from prow_graphql.store.kube_logs import KubePodLogs
+
+        path = self.settings.build_cluster_kubeconfig
+        return KubePodLogs(path) if path else None
 
     def _job_url(self, obj: ProwJobObject, build_id: str) -> str:
         return links.job_url(obj, build_id, self.config.index.config.plank)
@@ -182,10 +221,11 @@ class Gateway:
         return status.synced and not status.stale
 
 
-class GatewayGraphQL(GraphQL[GraphQLContext, None]):
-    """Strawberry's ASGI view, with our per-request context."""
+class GatewayGraphQL(GraphQLOverHTTP):
+    """Strawberry's ASGI view (to the GraphQL-over-HTTP spec), with our per-request context."""
 
     graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_ws_handler_class = AnyOperationWSHandler
 
     def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
         s = gateway.settings
@@ -198,12 +238,15 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
                 max_tokens=s.max_tokens,
                 result_store=gateway.result_store,
                 shared=gateway.shared_streams,
+                limits=Limits.of(s),
+                cache_bytes=s.protections.cache_bytes,
             ),
             graphql_ide="graphiql" if s.graphiql else None,
             subscription_protocols=(
                 GRAPHQL_TRANSPORT_WS_PROTOCOL,
                 GRAPHQL_WS_PROTOCOL,
                 GRAPHQL_SSE_PROTOCOL,
+                MULTIPART_SUBSCRIPTION_PROTOCOL,
             ),
             keep_alive=True,
             keep_alive_interval=15,
@@ -212,21 +255,25 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             **kwargs,
         )
         self.gateway = gateway
-        self._frames = FrameCache()
+        self._frames = FrameCache(max_bytes=s.protections.cache_bytes // 4)
 
     def encode_json(self, data: object) -> str | bytes:
         # A shared subscription hands the same result to every follower: encode it once.
-        return self._frames.encode(data, super().encode_json)
+        encoded = self._frames.encode(data, super().encode_json)
+        return capped(encoded, data, self.gateway.settings.protections.max_response_bytes)
 
     def decode_json(self, data: str | bytes) -> object:
-        # Strawberry catches only JSONDecodeError and expects an object or a list; anything else
-        # (bad UTF-8, too deep, a scalar) must be a 400, not a 500.
+        # Strawberry catches only JSONDecodeError (HTTP: a 400; WebSocket: close 4400) and
+        # expects an object or a list; anything else (bad UTF-8, too deep, a scalar) must fail
+        # the same way. An HTTPException here would crash the WebSocket handler.
         try:
             decoded = json.loads(data)
+        except json.JSONDecodeError:
+            raise
         except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+            raise json.JSONDecodeError("not valid JSON", _start(data), 0) from exc
         if not isinstance(decoded, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object")
+            raise json.JSONDecodeError("not a JSON object", _start(data), 0)
         return decoded
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -246,13 +293,37 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             metrics=self.gateway.metrics,
             request=request,
             response=response,
+            hidden_jobs_group=self.gateway.settings.protections.hidden_jobs_group,
+            extra={subscription_admission.LIMITER: self.gateway.subscriptions},
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Release the connection counted in on_ws_connect.
+            key = (scope.get("state") or {}).pop(_ADMITTED, None)
+            if key is not None:
+                self.gateway.connections.release(key)
+
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
-        """Authenticate a WebSocket from its connection_init payload (or upgrade headers)."""
+        """Authenticate a WebSocket from its connection_init payload (or upgrade headers), then
+        count it against the caller's --max-connections-per-identity."""
+        await self._authenticate_ws(context)
+        ws = context.request
+        state = ws.scope.setdefault("state", {})
+        if _ADMITTED not in state:
+            key = caller_key(context.identity, ws.client.host if ws.client else None)
+            if not self.gateway.connections.acquire(key):
+                message = self.gateway.connections.refusal(key.split(":", 1)[1])
+                raise ConnectionRejectionError({"message": message})
+            state[_ADMITTED] = key
+        return None
+
+    async def _authenticate_ws(self, context: GraphQLContext) -> None:
         authenticator = self.gateway.authenticator
         if not authenticator.required:
-            return None
+            return
         ws = context.request
         info = RequestInfo.of(ws.client.host if ws.client else None, ws.headers.raw)
         from_payload = init_authorization(context.connection_params)
@@ -262,54 +333,21 @@ class GatewayGraphQL(GraphQL[GraphQLContext, None]):
             context.identity = authenticator.authenticate_request(info)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
-        return None
 
 
-class FrameCache:
-    """Remembers recent encodings of result data, keyed by the identity of that data.
-
-    Shared subscriptions hand the same result object to every follower, and cached config
-    queries return the same result object on every hit, so each is JSON-encoded once. Holding a
-    reference to the data keeps its id from being reused while the entry lives.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._frames: dict[tuple[int, object], tuple[object, str | bytes]] = {}
-
-    def encode(self, data: object, encode: Callable[[object], str | bytes]) -> str | bytes:
-        """`encode(data)`, reusing the previous encoding of the same result data."""
-        key = _frame_key(data)
-        if key is None:
-            return encode(data)
-        result_data = key[0]
-        cache_key = (id(result_data), key[1])
-        cached = self._frames.get(cache_key)
-        if cached is not None and cached[0] is result_data:
-            return cached[1]
-        encoded = encode(data)
-        if len(self._frames) >= self._size:
-            self._frames.pop(next(iter(self._frames)))
-        self._frames[cache_key] = (result_data, encoded)
-        return encoded
+_ADMITTED = "prow_graphql.admitted"
 
 
-def _frame_key(data: object) -> tuple[object, object] | None:
-    """(result data, what else the message depends on) for cacheable messages, else None."""
-    if not isinstance(data, dict):
-        return None
-    if set(data) == {"data"} and data["data"] is not None:
-        return data["data"], "http"  # an HTTP response body without errors
-    payload = data.get("payload")
-    if data.get("type") == "next" and isinstance(payload, dict) and set(payload) == {"data"}:
-        return payload["data"], data.get("id")
-    return None
+def _start(data: str | bytes) -> str:
+    """The first characters of a message, for an error that must not copy all of it."""
+    return data[:100].decode("utf-8", "replace") if isinstance(data, bytes) else data[:100]
 
 
 def create_app(settings: Settings) -> Starlette:
     """Build the ASGI app for `settings`; raises ConfigError if the Prow config is invalid."""
     gateway = Gateway(settings)
     graphql = GatewayGraphQL(gateway)
+    gangway = GangwayMount(gateway)  # Prow's gangway API: /v1 routes, gRPC with --grpc-port
 
     async def healthz(_: Request) -> Response:
         ok = gateway.healthy
@@ -351,19 +389,25 @@ def create_app(settings: Settings) -> Starlette:
             await gateway.stop()
             raise
         try:
+            await gangway.start()
             yield
         finally:
+            await gangway.stop()
             await gateway.stop()
 
     routes: list[BaseRoute] = [
         Route("/", root),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the view, which answers the ones it does not take with a JSON 405.
+        Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         *rest_routes(gateway),
+        *gangway.routes(),
     ]
-    routes.extend(web_routes(settings))
+    routes.extend(
+        web_routes(settings, lambda: links.deck_url_default(gateway.config.index.config.plank))
+    )
     if settings.metrics_port == settings.port:
         routes.append(Route("/metrics", metrics))
     middleware = [
@@ -371,6 +415,7 @@ def create_app(settings: Settings) -> Starlette:
             HttpGuard,
             authenticator=gateway.authenticator,
             max_body_bytes=settings.max_body_bytes,
+            connections=gateway.connections,
         )
     ]
     if settings.cors_origins:
@@ -381,7 +426,7 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=["authorization", "content-type", "x-request-id", "x-requested-with"],
             ),
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -72,9 +72,16 @@ def _serve(settings: Settings) -> int:
         print(f"prow-graphql: cannot start: {exc}", file=sys.stderr)
         return 2
     gateway = app.state.gateway
-    servers = [_server(app, settings.host, settings.port)]
+    servers = [
+        _server(
+            app, settings.host, settings.port, settings.shutdown_timeout, settings.max_body_bytes
+        )
+    ]
     if settings.metrics_port and settings.metrics_port != settings.port:
-        servers.append(_server(create_metrics_app(gateway), settings.host, settings.metrics_port))
+        metrics_app = create_metrics_app(gateway)
+        servers.append(
+            _server(metrics_app, settings.host, settings.metrics_port, settings.shutdown_timeout)
+        )
     base = f"http://{_url_host(settings.host)}:{settings.port}"
     print(
         f"prow-graphql ({settings.backend.value} backend): GraphiQL at {base}/graphql", flush=True
@@ -90,9 +97,14 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _server(app: object, host: str, port: int) -> uvicorn.Server:
+def _server(
+    app: object, host: str, port: int, shutdown_timeout: float, max_body_bytes: int = 0
+) -> uvicorn.Server:
     import uvicorn
 
+    from prow_graphql.protections import server_limits
+
+    limits = server_limits(max_body_bytes) if max_body_bytes else {}
     return uvicorn.Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]
@@ -103,6 +115,10 @@ def _server(app: object, host: str, port: int) -> uvicorn.Server:
             ws="websockets-sansio",
             lifespan="on",
             proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
+            # uvicorn waits for every open response before it exits; an SSE subscription never
+            # ends by itself, so the wait is bounded (clients reconnect to another replica).
+            timeout_graceful_shutdown=max(1, round(shutdown_timeout)),
+            **limits,  # type: ignore[arg-type]
         )
     )
 

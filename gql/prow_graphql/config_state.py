@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prow_graphql.errors import ConfigError
+from prow_graphql.prow.files import DEFAULT_SUPPLEMENTAL_SUFFIX
 from prow_graphql.prow.loader import ConfigLoader, JobIndex
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,18 @@ log = logging.getLogger(__name__)
 class ConfigState:
     """Holds the last good JobIndex and what happened at the last reload."""
 
-    def __init__(self, config_path: Path, job_config_path: Path | None) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        job_config_path: Path | None,
+        supplemental_dirs: Sequence[Path] = (),
+        supplemental_suffix: str = DEFAULT_SUPPLEMENTAL_SUFFIX,
+    ) -> None:
         self._loader = ConfigLoader(
-            str(config_path), str(job_config_path) if job_config_path else None
+            str(config_path),
+            str(job_config_path) if job_config_path else None,
+            supplemental_dirs,
+            supplemental_suffix,
         )
         self.index: JobIndex = self._loader.load()
         self.last_success: datetime = self.index.loaded_at

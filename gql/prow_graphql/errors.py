@@ -9,11 +9,14 @@ GatewayError
 │   ├── PullRequestRequired  a presubmit run needs a pull request number
 │   ├── ProwJobNotFound      no ProwJob with that name
 │   ├── PermissionDenied     the identity may not do this
+│   ├── InvalidProwJob       the cluster's CRD refused the ProwJob a configured job builds
 │   └── ResyncRequired       a live feed's client fell too far behind; subscribe again
-└── BackendError             the store (Kubernetes API or memory) failed
+└── BackendError             the store (Kubernetes API or memory) failed; `retryable` says
+    │                        whether the same request may succeed later
     ├── ObjectNotFound       404
     ├── Conflict             409 (AlreadyExists, or a stale resourceVersion)
     ├── Gone                 410: the resourceVersion asked for is too old; list again
+    ├── ObjectInvalid        422: the API server refused the object; `causes` name the fields
     ├── BackendForbidden     401/403 from the API server
     └── Unavailable          transport errors, 5xx, timeouts; retrying may help
 
@@ -21,6 +24,8 @@ Third-party exceptions are mapped into this tree at the edge (`raise ... from ex
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class GatewayError(Exception):
@@ -85,6 +90,9 @@ class ResyncRequired(UserError):
 class BackendError(GatewayError):
     """The ProwJob store failed."""
 
+    retryable = False
+    """True when the same request may succeed later (the failure is transient)."""
+
 
 class ObjectNotFound(BackendError):
     """The store has no object with that name (HTTP 404)."""
@@ -93,9 +101,30 @@ class ObjectNotFound(BackendError):
 class Conflict(BackendError):
     """The object already exists or changed meanwhile (HTTP 409)."""
 
+    retryable = True
+
 
 class Gone(BackendError):
     """The resourceVersion is no longer available (HTTP 410); the caller must list again."""
+
+    retryable = True
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCause:
+    """One `details.causes[]` entry of a Kubernetes 422: the field path and what is wrong."""
+
+    field: str
+    message: str
+    reason: str = ""
+
+
+class ObjectInvalid(BackendError):
+    """The API server refused the object (HTTP 422 Invalid); `causes` name each field."""
+
+    def __init__(self, message: str, causes: tuple[FieldCause, ...] = ()) -> None:
+        super().__init__(message)
+        self.causes = causes
 
 
 class BackendForbidden(BackendError):
@@ -105,6 +134,52 @@ class BackendForbidden(BackendError):
 class Unavailable(BackendError):
     """The store cannot be reached or answered with a server error; retrying may help."""
 
+    retryable = True
+
+
+class InvalidProwJob(UserError):
+    """A configured job builds a ProwJob the cluster's ProwJob CRD refuses (HTTP 422).
+
+    Retrying cannot help: the job's config (in `source_path`) or the gateway must change.
+    `api_message` is the API server's own text; `causes` its field paths and messages.
+    """
+
+    def __init__(
+        self, job: str, source_path: str, api_message: str, causes: tuple[FieldCause, ...]
+    ) -> None:
+        first = f"{causes[0].field}: {causes[0].message}" if causes else api_message
+        where = f" (defined in {source_path})" if source_path else ""
+        super().__init__(
+            f"the Kubernetes API server refused the ProwJob built from job {job!r}{where}: "
+            f"{first}; fix the job's config"
+        )
+        self.job = job
+        self.source_path = source_path
+        self.api_message = api_message
+        self.causes = causes
+
 
 class Unauthenticated(UserError):
     """The request carries no valid credentials (HTTP 401); the message says what to send."""
+
+
+# (code, retryable, what the caller should do), most specific class first.
+_KINDS: tuple[tuple[type[BackendError], str, bool, str], ...] = (
+    (Unavailable, "BACKEND_UNAVAILABLE", True,
+     "the Kubernetes API is unavailable; retry shortly"),
+    (Gone, "BACKEND_GONE", True, "the watch cache is being refreshed; retry shortly"),
+    (Conflict, "BACKEND_CONFLICT", True, "the ProwJob changed meanwhile; retry"),
+    (BackendForbidden, "BACKEND_FORBIDDEN", False,
+     "the Kubernetes API server refused the gateway's own credentials; an operator must grant "
+     "its service account the verb on prowjobs.prow.k8s.io that the gateway's log names"),
+    (ObjectNotFound, "BACKEND_NOT_FOUND", False, "the object no longer exists"),
+)  # fmt: skip
+
+
+def backend_advice(failure: BackendError) -> tuple[str, bool, str]:
+    """(code, retryable, safe advice) for a store failure: the one table both typed GraphQL
+    errors and mutation result types use."""
+    for kind, code, retryable, advice in _KINDS:
+        if isinstance(failure, kind):
+            return code, retryable, advice
+    return "BACKEND_ERROR", failure.retryable, "the ProwJob store failed; ask the operator"

@@ -52,6 +52,9 @@ _FIELD_NAMES = {
     "baseRef": "base_ref",
     "pull_request.number": "pullrequest",
     "pullRequest.number": "pullrequest",
+    "baseSha": "base_sha",
+    "pull_request.sha": "pull_sha",
+    "pullRequest.sha": "pull_sha",
     "author": "user",
 }
 _OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
@@ -82,18 +85,21 @@ class ManualTrigger:
     prowjob: str
     pullrequest: int | None = None
     user: str = ""
+    base_sha: str = ""
+    pull_sha: str = ""
 
     def to_request(self, *, dry_run: bool) -> TriggerRequest:
         """The service request; the pull request is passed only when running as a presubmit."""
         pull = None
         if self.prowtype is ProwJobType.PRESUBMIT and self.pullrequest is not None:
-            pull = PullRequestInput(number=self.pullrequest)
+            pull = PullRequestInput(number=self.pullrequest, sha=self.pull_sha)
         return TriggerRequest(
             org=self.org,
             repo=self.repo,
             job=self.prowjob,
             type=self.prowtype,
             base_ref=self.base_ref,
+            base_sha=self.base_sha,
             pull_request=pull,
             author=self.user,
             dry_run=dry_run,
@@ -115,7 +121,8 @@ class BodyTooLarge(errors.UserError):
 def parse_fields(fields: Mapping[str, object]) -> ManualTrigger:
     """Validate the old contract's fields; raises `InvalidInput` (or `PullRequestRequired`)
     naming the field in the old vocabulary."""
-    values = {name: _text(name, fields.get(name)) for name in (*REQUIRED_FIELDS, "user")}
+    optional = ("user", "base_sha", "pull_sha")
+    values = {name: _text(name, fields.get(name)) for name in (*REQUIRED_FIELDS, *optional)}
     missing = [name for name in REQUIRED_FIELDS if not values[name]]
     if missing:
         raise MissingFields(missing)
@@ -135,6 +142,8 @@ def parse_fields(fields: Mapping[str, object]) -> ManualTrigger:
         prowjob=values["prowjob"],
         pullrequest=pullrequest,
         user=values["user"],
+        base_sha=values["base_sha"],
+        pull_sha=values["pull_sha"],
     )
 
 
@@ -254,12 +263,20 @@ def error_response(exc: errors.GatewayError, manual: ManualTrigger | None) -> JS
         status = 403
     elif isinstance(exc, BodyTooLarge):
         status = 413
-    elif isinstance(exc, errors.BackendForbidden):
-        status = 502
-        body["message"] = f"the Kubernetes API server refused the gateway: {exc.message}"
+    elif isinstance(exc, errors.InvalidProwJob):
+        # The job's config builds a ProwJob the cluster refuses: the config must change.
+        status = 422
+        body["field"] = exc.causes[0].field if exc.causes else None
+        body["api_message"] = exc.api_message
+        body["source_file"] = exc.source_path
+        body["retryable"] = False
     elif isinstance(exc, errors.BackendError):
-        status = 503
-        body["message"] = f"the ProwJob store is unavailable, try again: {exc.message}"
+        # The API server's own text stays in the log (see errors.backend_advice).
+        log.warning("manual-trigger: backend failure: %r", exc)
+        _, retryable, advice = errors.backend_advice(exc)
+        status = 503 if retryable else 502
+        body["message"] = advice
+        body["retryable"] = retryable
     return JSONResponse(body, status_code=status)
 
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prow_graphql.protections import Protections, add_protection_arguments, protections_from_args
+
 
 class Backend(enum.StrEnum):
     """Where ProwJobs live."""
@@ -35,14 +37,23 @@ class Settings:
 
     config_path: Path
     job_config_path: Path | None = None
+    # Prow's --supplemental-prow-config-dir / --supplemental-prow-configs-filename-suffix
+    supplemental_prow_config_dirs: tuple[Path, ...] = ()
+    supplemental_prow_configs_suffix: str = "_prowconfig.yaml"
+    # Like gangway: refuse triggers without base SHA (and PR head SHA for presubmits).
+    require_shas: bool = False
     backend: Backend = Backend.KUBE
     host: str = "127.0.0.1"
     port: int = 8080
     metrics_port: int = 9090
+    # Gangway's gRPC API (prow_graphql.gangway) on its own port; 0: off.
+    grpc_port: int = 0
     namespace: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
     deck_url: str | None = None
+    # Contexts named after Prow's cluster aliases, for live pod logs (prowJobLog).
+    build_cluster_kubeconfig: str | None = None
     dry_run: bool = False
     dev: bool = False
     graphiql: bool = True
@@ -60,6 +71,9 @@ class Settings:
     sim_failure_rate: float = 0.0
     # How long /manual-trigger waits for a BuildID (a convenience, not a correctness bound).
     build_id_wait: float = 15.0
+    # On SIGTERM, open streams (SSE, multipart, WebSocket) get this long to end before they are
+    # cut; without a bound one open SSE subscription holds the process until Kubernetes kills it.
+    shutdown_timeout: float = 10.0
     # How long prowJobUpdated waits for a job that the watch has not delivered yet.
     follow_wait: float = 30.0
     watch_timeout_seconds: int = 300
@@ -76,6 +90,7 @@ class Settings:
     max_subscriptions_per_connection: int = 100
     log_format: str = "text"
     log_level: str = "INFO"
+    protections: Protections = field(default_factory=Protections)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -91,6 +106,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--config-path", required=True, type=Path, help="Prow's config.yaml")
     add("--job-config-path", type=Path, help="a job config file or directory (walked recursively)")
     add(
+        "--supplemental-prow-config-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="an extra directory of ProwConfig fragments, as Prow's flag (repeatable)",
+    )
+    add(
+        "--supplemental-prow-configs-filename-suffix",
+        default=d.supplemental_prow_configs_suffix,
+        help="only supplemental files whose name ends with this are read",
+    )
+    add(
+        "--require-shas",
+        action="store_true",
+        help="refuse triggers without baseSha (and the PR head sha for presubmits), as gangway",
+    )
+    add(
         "--backend",
         choices=[b.value for b in Backend],
         default=d.backend.value,
@@ -99,10 +131,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--host", default=d.host, help="address to listen on")
     add("--port", type=int, default=d.port, help="HTTP port (GraphQL, REST, probes)")
     add("--metrics-port", type=int, default=d.metrics_port, help="Prometheus port (0: off)")
+    add("--grpc-port", type=int, default=d.grpc_port, help="gangway gRPC API port (0: off)")
     add("--namespace", help="ProwJob namespace (default: prowjob_namespace from config.yaml)")
     add("--kubeconfig", help="kubeconfig file (default: in-cluster, then $KUBECONFIG/~/.kube)")
     add("--context", help="kubeconfig context")
     add("--deck-url", help="Deck's base URL for status and log links")
+    add(
+        "--build-cluster-kubeconfig",
+        help="kubeconfig whose contexts are Prow's build cluster aliases (e.g. default): "
+        "prowJobLog follows test pods' logs there (kube backend; needs pods/log get)",
+    )
     add("--dry-run", action="store_true", help="build ProwJobs but never create them")
     add("--dev", action="store_true", help="development mode: unmasked errors, text logs")
     add("--no-graphiql", dest="graphiql", action="store_false", help="do not serve GraphiQL")
@@ -156,6 +194,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="memory backend: share of simulated jobs that fail (0..1)",
     )
     add(
+        "--shutdown-timeout",
+        type=float,
+        default=d.shutdown_timeout,
+        help="seconds open streams get to end on SIGTERM before they are cut (keep it below the "
+        "pod's terminationGracePeriodSeconds)",
+    )
+    add(
         "--build-id-wait",
         type=float,
         default=d.build_id_wait,
@@ -204,6 +249,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="log line format (default: json, or text with --dev)",
     )
     add("--log-level", default=d.log_level)
+    add_protection_arguments(parser)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -218,8 +264,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("--stale-after: must be a positive number of seconds")
     if args.subscriber_queue_limit < 1:
         raise ValueError("--subscriber-queue-limit: must be at least 1")
+
+    if args.build_cluster_kubeconfig and not Path(args.build_cluster_kubeconfig).is_file():
+        raise ValueError(
+            f"--build-cluster-kubeconfig: {args.build_cluster_kubeconfig} is not a file"
+        )
+    for directory in args.supplemental_prow_config_dir:
+        if not directory.is_dir():
+            raise ValueError(f"--supplemental-prow-config-dir: {directory} is not a directory")
     if not 0 < args.port < 65536:
         raise ValueError("--port: must be between 1 and 65535")
+    if not 0 <= args.grpc_port < 65536:
+        raise ValueError("--grpc-port: must be between 0 (off) and 65535")
     if not 0 <= args.metrics_port < 65536:
         raise ValueError("--metrics-port: must be between 0 (off) and 65535")
     if not 0.0 <= args.sim_failure_rate <= 1.0:
@@ -244,17 +300,23 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if auth is AuthMode.PROXY and not proxies:
         raise ValueError("--auth proxy needs --trusted-proxies (addresses of the auth proxy)")
     log_format = args.log_format or ("text" if args.dev else "json")
+    protections = protections_from_args(args)
     return Settings(
         config_path=args.config_path,
         job_config_path=args.job_config_path,
+        supplemental_prow_config_dirs=tuple(args.supplemental_prow_config_dir),
+        supplemental_prow_configs_suffix=args.supplemental_prow_configs_filename_suffix,
+        require_shas=args.require_shas,
         backend=Backend(args.backend),
         host=args.host,
         port=args.port,
         metrics_port=args.metrics_port,
+        grpc_port=args.grpc_port,
         namespace=args.namespace,
         kubeconfig=args.kubeconfig,
         context=args.context,
         deck_url=args.deck_url.rstrip("/") if args.deck_url else None,
+        build_cluster_kubeconfig=args.build_cluster_kubeconfig,
         dry_run=args.dry_run,
         dev=args.dev,
         graphiql=args.graphiql,
@@ -270,12 +332,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         sim_complete_after=args.sim_complete_after,
         sim_failure_rate=args.sim_failure_rate,
         build_id_wait=args.build_id_wait,
+        shutdown_timeout=args.shutdown_timeout,
         watch_timeout_seconds=args.watch_timeout,
         follow_wait=args.follow_wait,
         stale_after=args.stale_after,
         subscriber_queue_limit=args.subscriber_queue_limit,
         config_reload_interval=args.config_reload_interval,
         max_query_depth=args.max_query_depth,
+        max_aliases=args.max_aliases,
+        max_tokens=args.max_tokens,
+        max_body_bytes=args.max_body_bytes,
+        max_subscriptions_per_connection=args.max_subscriptions_per_connection,
+        protections=protections,
         log_format=log_format,
         log_level=args.log_level.upper(),
     )

@@ -1,9 +1,11 @@
-"""Take the dashboard screenshot used by docs/clients.md (`make screenshot`).
+"""Take the dashboard screenshots used by the README and docs/clients.md (`make screenshot`).
 
     .venv/bin/python -m tests.browser.screenshot [docs/dashboard.png]
 
 Serves the example config on the embedded backend, runs a few jobs (the simulated plank fails
-some at random), opens /dashboard in headless Chromium and captures it with jobs in every state.
+some at random), opens /dashboard in headless Chromium and captures it with jobs in every state,
+then the job page of pull-widgets-unit with its chart and the live log of a running build
+(written next to the first, with `-job` before the suffix).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
 from tests.browser.chromium import launch, missing_browser
 from tests.harness import ROOT, RunningGateway, example_settings, serve, wait_ready
@@ -65,7 +67,22 @@ async def take(path: Path) -> None:
         await trigger(gateway, *RUNNING[1])
         await expect(page.locator("td.state.triggered")).to_have_count(1)
         await page.screenshot(path=path)
+        print(f"wrote {path}")
+        await job_page(gateway, page, path.with_name(f"{path.stem}-job{path.suffix}"))
         await browser.close()
+
+
+async def job_page(gateway: RunningGateway, page: Page, path: Path) -> None:
+    """pull-widgets-unit's page with a few finished runs and one running, its log streaming."""
+    for pr in (416, 417, 418, 419, 420):
+        await trigger(gateway, "widgets", "pull-widgets-unit", pr)
+        await asyncio.sleep(0.4)
+    await page.set_viewport_size({"width": 1100, "height": 700})
+    await page.goto(f"{gateway.url}/dashboard/jobs/pull-widgets-unit")
+    await expect(page.locator("#chart rect.bar")).to_have_count(7, timeout=15_000)
+    await expect(page.locator("#chart rect.bar.pending")).not_to_have_count(0, timeout=15_000)
+    await expect(page.locator("#log")).to_contain_text("TestBranchMatching", timeout=15_000)
+    await page.screenshot(path=path)
     print(f"wrote {path}")
 
 

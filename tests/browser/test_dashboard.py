@@ -39,7 +39,9 @@ async def test_a_triggered_job_changes_state_live_until_success(
         job["buildId"],
     ]
     assert re.fullmatch(r"\d+s", cells[5]), cells
-    assert await row.locator("td a", has_text="logs").get_attribute("href") == job["logLink"]
+    # The embedded backend has no Deck (and the example's prow.example.com is no one's): no
+    # log links; test_dashboard_v2 covers them with --deck-url.
+    assert job["logLink"] and await row.locator("td a", has_text="logs").count() == 0
     assert (
         await row.locator("td a", has_text="#7").get_attribute("href")
         == "https://github.com/example-org/widgets/pull/7"

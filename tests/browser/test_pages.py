@@ -68,10 +68,13 @@ async def test_dashboard_page_and_its_script() -> None:
     async with gateway_client() as client:
         page = await client.get("/dashboard")
         assert page.status_code == 200
-        assert '<script src="/static/dashboard.js" data-endpoint="/graphql">' in page.text
+        assert '<script type="module" src="/static/dashboard.js">' in page.text
+        assert 'data-endpoint="/graphql"' in page.text
         script = await client.get("/static/dashboard.js")
         assert script.status_code == 200
-        assert "graphql-transport-ws" in script.text
+        assert "graphql-transport-ws" in (await client.get("/static/common.js")).text
+        icon = await client.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
         assert (await client.get("/static/../app.py")).status_code == 404
 
 

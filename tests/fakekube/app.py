@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from . import status as st
+from .pod_logs import LOG_PATH, FakePodLogs
 from .state import API_VERSION, FakeKubeState, Obj, Watcher
 
 Scope = MutableMapping[str, Any]
@@ -117,6 +118,7 @@ class FakeKubeApp:
         self.faults = Faults()
         self.counts: collections.Counter[str] = collections.Counter()
         self.requests: collections.deque[RecordedRequest] = collections.deque(maxlen=record_limit)
+        self.pod_logs = FakePodLogs()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,6 +148,8 @@ class FakeKubeApp:
         if self._take_fault(verb):
             code = self.faults.fail_status
             return await _respond(send, code, st.status(code, f"fakekube: injected {code}"))
+        if log := LOG_PATH.match(path):
+            return await self.pod_logs.serve(log["ns"], log["pod"], query, receive, send)
         if match is None:
             return await self._discovery(path, send)
         namespace, name = match["ns"], match["name"]

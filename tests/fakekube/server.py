@@ -23,6 +23,7 @@ import yaml
 
 from . import status as st
 from .app import FakeKubeApp, RecordedRequest, StreamCut
+from .pod_logs import FakePodLogs
 from .state import FakeKubeState, Obj
 
 _UVICORN_ERRORS = logging.getLogger("uvicorn.error")
@@ -209,6 +210,11 @@ class FakeKubeServer:
     def set_status(self, name: str, patch: Obj, *, namespace: str | None = None) -> Obj:
         """Merge `patch` into the object's status, as plank would (emits MODIFIED)."""
         return self.patch_object(name, {"status": patch}, namespace=namespace)
+
+    @property
+    def pod_logs(self) -> FakePodLogs:
+        """Pods' container logs served at pods/{pod}/log (a PodLogWriter)."""
+        return self.app.pod_logs
 
     def delete(self, name: str, *, namespace: str | None = None) -> Obj:
         """Delete server-side (emits DELETED)."""

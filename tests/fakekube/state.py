@@ -22,6 +22,7 @@ from typing import Any
 from prow_graphql.store.patch import json_merge_patch
 from prow_graphql.store.selectors import Selector, SelectorError, parse_selector
 
+from . import schema
 from . import status as st
 
 API_VERSION = "prow.k8s.io/v1"
@@ -33,9 +34,6 @@ WatchItem = tuple[str, Obj | None]
 """("event", {"type", "object"}) | ("end" | "cut" | "disconnect", None)."""
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_TYPES = ("presubmit", "postsubmit", "periodic", "batch")
-_STATES = ("scheduling", "triggered", "pending", "success", "failure", "aborted", "error")
-_NEEDS_COMPLETION = frozenset({"success", "failure", "error"})
 _IMMUTABLE_META = ("name", "namespace", "uid", "creationTimestamp")
 _WRONG_NAMESPACE = (
     "the namespace of the provided object does not match the namespace sent on the request"
@@ -82,37 +80,6 @@ def _labels(obj: Mapping[str, Any] | None) -> dict[str, str]:
 
 def _without_metadata(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k != "metadata"}
-
-
-def _validation_causes(obj: Obj) -> list[tuple[str, str]]:
-    """The ProwJob CRD's structural checks (required fields, enums, completionTime rule)."""
-    causes: list[tuple[str, str]] = []
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return [("spec", "Required value")]
-    if not spec.get("job"):
-        causes.append(("spec.job", "Required value"))
-    job_type = spec.get("type")
-    if not job_type:
-        causes.append(("spec.type", "Required value"))
-    elif job_type not in _TYPES:
-        allowed = ", ".join(f'"{t}"' for t in _TYPES)
-        causes.append(
-            ("spec.type", f'Unsupported value: "{job_type}": supported values: {allowed}')
-        )
-    status = obj.get("status")
-    if status is not None:
-        state = status.get("state") if isinstance(status, dict) else None
-        if not state:
-            causes.append(("status.state", "Required value"))
-        elif state not in _STATES:
-            allowed = ", ".join(f'"{s}"' for s in _STATES)
-            causes.append(
-                ("status.state", f'Unsupported value: "{state}": supported values: {allowed}')
-            )
-        elif state in _NEEDS_COMPLETION and not status.get("completionTime"):
-            causes.append(("status.completionTime", f"Required value: state is {state}"))
-    return causes
 
 
 def encode_continue(rv: int, start: str) -> str:
@@ -235,7 +202,7 @@ class FakeKubeState:
             name=name, namespace=namespace, uid=str(uuid.uuid4()), generation=1,
             creationTimestamp=_now(),
         )  # fmt: skip
-        self._check_schema(name, obj)
+        obj = self._check_schema(name, obj)
         return self._commit("ADDED", namespace, name, obj, None)
 
     def merge_patch(self, namespace: str, name: str, patch: Any) -> Obj:
@@ -293,11 +260,11 @@ class FakeKubeState:
             meta[key] = current["metadata"][key]
         meta["resourceVersion"] = current["metadata"]["resourceVersion"]
         meta["generation"] = current["metadata"].get("generation", 1)
+        updated = self._check_schema(name, updated)
         if updated == current:
             return copy.deepcopy(current)  # a no-op write bumps nothing and emits nothing
         if _without_metadata(updated) != _without_metadata(current):
-            meta["generation"] += 1  # no status subresource: status changes count too
-        self._check_schema(name, updated)
+            updated["metadata"]["generation"] += 1  # no status subresource: status counts too
         return self._commit("MODIFIED", namespace, name, updated, current)
 
     def _commit(
@@ -341,9 +308,13 @@ class FakeKubeState:
                 [("metadata.name", "Invalid value: a lowercase RFC 1123 subdomain is required")],
             )
 
-    def _check_schema(self, name: str, obj: Obj) -> None:
-        if self.validate and (causes := _validation_causes(obj)):
-            raise st.invalid(name, causes)
+    def _check_schema(self, name: str, obj: Obj) -> Obj:
+        """The object pruned and defaulted by Prow's CRD (as the API server stores it); raises
+        422 Invalid with the API server's causes when `validate` is on and the schema says no."""
+        pruned = schema.prune_and_default(obj)
+        if self.validate and (causes := schema.causes(pruned)):
+            raise st.invalid_causes(name, causes)
+        return pruned
 
     # ---- watching ------------------------------------------------------------------------
 

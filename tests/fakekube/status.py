@@ -100,6 +100,14 @@ def invalid(name: str, causes: list[tuple[str, str]]) -> ApiError:
     return ApiError(status(422, f'ProwJob.{GROUP} "{name}" is invalid: {text}', details=details))
 
 
+def invalid_causes(name: str, causes: list[dict[str, str]]) -> ApiError:
+    """422 Invalid with the API server's causes ({reason, message, field}) and message form."""
+    parts = [f"{c['field']}: {c['message']}" for c in causes]
+    text = parts[0] if len(parts) == 1 else f"[{', '.join(parts)}]"
+    details = _details(name, kind="ProwJob", causes=causes)
+    return ApiError(status(422, f'ProwJob.{GROUP} "{name}" is invalid: {text}', details=details))
+
+
 def bad_request(message: str) -> ApiError:
     return ApiError(status(400, message))
 

@@ -139,6 +139,9 @@ async def test_json_follow_prints_one_json_document_per_line() -> None:
     assert job["refs"] == {"org": "example-org", "repo": "widgets", "baseRef": "main", "pulls": []}
     assert {u["prowJob"]["name"] for u in updates} == {job["name"]}
     assert updates[-1]["prowJob"]["state"] == "SUCCESS"
+    # Each state once: the trigger's answer showed TRIGGERED, the updates show what came after.
+    states = [job["state"]] + [u["prowJob"]["state"] for u in updates]
+    assert states == ["TRIGGERED", "PENDING", "SUCCESS"], states
 
 
 async def test_json_without_follow_returns_at_once() -> None:
@@ -319,7 +322,7 @@ async def test_jobs_prints_an_aligned_table_of_the_configured_jobs() -> None:
     assert run.code == 0, run
     header, *rows = run.stdout.splitlines()
     assert header.split() == [
-        "REPO", "NAME", "TYPE", "BRANCHES", "ALWAYS_RUN", "OPTIONAL", "CONTEXT",
+        "REPO", "NAME", "TYPE", "BRANCHES", "ALWAYS_RUN", "OPTIONAL", "RUN_IF_CHANGED", "CONTEXT",
     ]  # fmt: skip
     starts = [m.start() for m in re.finditer(r"\S+", header)]
     for row in rows:  # every cell starts under its header (no cell here contains a blank)
@@ -333,6 +336,34 @@ async def test_jobs_prints_an_aligned_table_of_the_configured_jobs() -> None:
     assert by_key["pull-widgets-lint", "presubmit"][4:6] == ["yes", "yes"]
     assert by_key["widgets-build", "presubmit"][3] == "*,!^gh-pages$"
     assert by_key["widgets-build", "postsubmit"][3:6] == ["^main$", "-", "-"]
+    assert by_key["pull-widgets-e2e", "presubmit"][6] == "^(cmd|pkg)/"
+    assert by_key["pull-widgets-unit", "presubmit"][6] == "-"
+
+
+async def test_jobs_without_org_lists_every_repo_and_the_periodics() -> None:
+    async with gateway() as gw:
+        run = await cli("jobs", "--url", gw.url)
+        as_json = await cli("jobs", "--url", gw.url, "--json")
+        repo_only = await cli("jobs", "--url", gw.url, "--repo", "widgets")
+        body = await gw.query(
+            "{ periodics { name cron interval minimumInterval } repos { org repo } }"
+        )
+    assert run.code == 0, run
+    cells = [row.split() for row in run.stdout.splitlines()[1:]]
+    periodics = {c[1]: c for c in cells if c[2] == "periodic"}
+    expected = body["data"]["periodics"]
+    assert set(periodics) == {p["name"] for p in expected}
+    for p in expected:  # a periodic shows its schedule where other jobs show branches
+        schedule = p["cron"] or p["interval"] or p["minimumInterval"]
+        assert " ".join(periodics[p["name"]][3:]).startswith(schedule), periodics[p["name"]]
+    repos = {f"{r['org']}/{r['repo']}" for r in body["data"]["repos"]}
+    assert {c[0] for c in cells if c[2] != "periodic"} == repos
+    jobs = json.loads(as_json.stdout)
+    assert {j["name"] for j in jobs if j["type"] == "PERIODIC"} == set(periodics)
+    assert (repo_only.code, repo_only.stderr) == (
+        2,
+        "prow-graphql jobs: error: --repo needs --org\n",
+    )
 
 
 async def test_jobs_json_and_unknown_repo() -> None:

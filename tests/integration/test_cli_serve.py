@@ -95,3 +95,56 @@ def test_bad_flags_and_bad_config_exit_2_with_a_message(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert str(bad) in done.stderr and "bad name!" in done.stderr
+
+
+async def test_sigterm_ends_open_sse_subscriptions_within_the_shutdown_timeout() -> None:
+    """An SSE subscription never ends by itself: SIGTERM must still stop the server, bounded by
+    --shutdown-timeout, or a rollout waits for Kubernetes to kill the pod."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "prow_graphql",
+        "serve", "--backend", "memory", "--dev", "--shutdown-timeout", "2",
+        "--sim-pending-after", "0.1", "--sim-complete-after", "600",
+        "--config-path", str(EXAMPLE / "config.yaml"), "--job-config-path", str(EXAMPLE / "jobs"),
+        "--port", str(port), "--metrics-port", "0",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/graphql"
+    trigger = (
+        'mutation { triggerJob(input: {org: "example-org", repo: "widgets", '
+        'job: "pull-widgets-unit", type: PRESUBMIT, baseRef: "main", '
+        "pullRequest: {number: 1}}) { ... on TriggerJobSuccess { prowJob { name } } } }"
+    )
+    follow = "subscription($n: String!) { prowJobUpdated(name: $n) { state } }"
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            async with asyncio.timeout(20):
+                while True:
+                    try:
+                        if (await client.get(f"http://127.0.0.1:{port}/readyz")).is_success:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+            created = (await client.post(url, json={"query": trigger})).json()
+            name = created["data"]["triggerJob"]["prowJob"]["name"]
+            body = {"query": follow, "variables": {"n": name}}
+            headers = {"accept": "text/event-stream"}
+            async with client.stream("POST", url, json=body, headers=headers) as stream:
+                assert stream.status_code == 200
+                lines = stream.aiter_lines()
+                async with asyncio.timeout(10):
+                    while "TRIGGERED" not in (await anext(lines)):
+                        pass
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                proc.terminate()
+                # Generous bound: 2 s of grace plus start-up slack on a busy machine.
+                await asyncio.wait_for(proc.wait(), 12)
+                assert loop.time() - started < 12
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

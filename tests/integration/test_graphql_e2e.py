@@ -374,3 +374,56 @@ async def test_kubevirt_config_lists_its_largest_repo() -> None:
 def test_example_paths_exist() -> None:
     assert (EXAMPLE / "config.yaml").is_file()
     assert example_settings().backend.value == "memory"
+
+
+BASE = "0123456789abcdef0123456789abcdef01234567"
+HEAD = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+async def test_base_and_head_shas_go_into_refs(gateway: RunningGateway) -> None:
+    """§8.6: the SHAs Tide and crier need end up in refs (PULL_BASE_SHA / PULL_PULL_SHA)."""
+    result = await trigger(
+        gateway,
+        org=ORG,
+        repo=REPO,
+        job="pull-widgets-unit",
+        type="PRESUBMIT",
+        baseRef="main",
+        baseSha=BASE,
+        pullRequest={"number": 7, "sha": HEAD, "author": "alice"},
+        dryRun=True,
+    )
+    refs = result["manifest"]["spec"]["refs"]
+    assert refs["base_sha"] == BASE
+    assert refs["base_link"] == f"https://github.com/{ORG}/{REPO}/commit/{BASE}"
+    assert refs["pulls"][0]["sha"] == HEAD
+    assert result["manifest"]["metadata"]["labels"]["prow.k8s.io/is-optional"] == "false"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"baseSha": "abc"}, "input.baseSha", "must be a full 40-character lowercase hex SHA"),
+        (
+            {"baseSha": BASE.upper()},
+            "input.baseSha",
+            "must be a full 40-character lowercase hex SHA",
+        ),
+        (
+            {"pullRequest": {"number": 7, "sha": "xyz"}},
+            "input.pullRequest.sha",
+            "must be a full 40-character lowercase hex SHA",
+        ),
+    ],
+)
+async def test_bad_shas_are_invalid_input(
+    gateway: RunningGateway, fields: dict[str, Any], field: str, reason: str
+) -> None:
+    base = {"org": ORG, "repo": REPO, "job": "pull-widgets-unit", "type": "PRESUBMIT"}
+    base.update({"baseRef": "main", "pullRequest": {"number": 7}, "dryRun": True})
+    result = await trigger(gateway, **{**base, **fields})
+    assert (result["__typename"], result["field"], result["reason"]) == (
+        "InvalidInput",
+        field,
+        reason,
+    )

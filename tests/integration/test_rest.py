@@ -114,7 +114,9 @@ async def test_query_parameters_work_like_a_json_body(
         "org": ORG, "repo": REPO, "base_ref": "main", "prowtype": "postsubmit",
         "prowjob": POSTSUBMIT, "user": "bob",
     }  # fmt: skip
-    response = await client.post("/manual-trigger", params=params)
+    # Query-string fields need the X-Requested-With header (a form post cannot send it: CSRF).
+    scripted = {"x-requested-with": "curl"}
+    response = await client.post("/manual-trigger", params=params, headers=scripted)
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == SUCCESS_KEYS and body["message"] == "ProwJob created successfully"
@@ -126,7 +128,7 @@ async def test_query_parameters_work_like_a_json_body(
     # The pull request number arrives as a string in a query string.
     response = await client.post(
         "/manual-trigger", params={**params, "prowtype": "presubmit", "prowjob": PRESUBMIT,
-                                   "pullrequest": "7"}
+                                   "pullrequest": "7"}, headers=scripted,
     )  # fmt: skip
     assert response.status_code == 200, response.text
     created = {o["metadata"]["name"]: o for o in await stored(gateway)}
@@ -199,7 +201,7 @@ async def test_each_missing_field_is_named_and_nothing_is_created(
             response = await client.post("/manual-trigger", json=body)
             assert response.status_code == 400, (field, absent)
             assert response.json() == {"success": False, "message": MISSING, "missing": [field]}
-    response = await client.post("/manual-trigger")
+    response = await client.post("/manual-trigger", headers={"x-requested-with": "test"})
     assert response.status_code == 400
     assert response.json() == {
         "success": False,
@@ -304,7 +306,9 @@ async def test_malformed_bodies_are_400(gateway: RunningGateway, client: httpx.A
         assert response.status_code == 400, (raw[:20], response.text)
         assert response.json()["success"] is False
         assert response.json()["message"] == message, raw[:20]
-    response = await client.post("/manual-trigger?org=a&org=b&repo=widgets")
+    response = await client.post(
+        "/manual-trigger?org=a&org=b&repo=widgets", headers={"x-requested-with": "test"}
+    )
     assert response.status_code == 400
     assert response.json()["message"] == "org: is given more than once in the query string"
     assert await stored(gateway) == []
@@ -325,7 +329,9 @@ async def test_other_methods_and_oversized_bodies_are_refused(
             yield b"x" * 1024
         yield b'"}'
 
-    response = await client.post("/manual-trigger", content=chunks())
+    response = await client.post(
+        "/manual-trigger", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413, response.text
     assert response.json()["success"] is False
     assert await stored(gateway) == []
@@ -439,3 +445,49 @@ async def test_requests_are_counted_by_outcome(
         metrics.registry.get_sample_value("prow_graphql_manual_trigger_duration_seconds_count")
         == 3.0
     )
+
+
+# --- SHAs (§8.6) -----------------------------------------------------------------------------
+
+BASE_SHA = "0123456789abcdef0123456789abcdef01234567"
+PULL_SHA = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+async def test_base_and_pull_shas_are_written_to_refs(
+    gateway: RunningGateway, client: httpx.AsyncClient
+) -> None:
+    body = presubmit_body(base_sha=BASE_SHA, pull_sha=PULL_SHA)
+    response = await client.post("/manual-trigger", json=body)
+    assert response.status_code == 200, response.text
+    (created,) = await stored(gateway)
+    refs = created["spec"]["refs"]
+    assert (refs["base_sha"], refs["pulls"][0]["sha"]) == (BASE_SHA, PULL_SHA)
+
+
+async def test_a_bad_sha_is_400_naming_the_old_style_field(
+    gateway: RunningGateway, client: httpx.AsyncClient
+) -> None:
+    for field in ("base_sha", "pull_sha"):
+        response = await client.post("/manual-trigger", json=presubmit_body(**{field: "abc"}))
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "success": False,
+            "message": f"{field}: must be a full 40-character lowercase hex SHA",
+            "field": field,
+        }
+    assert await stored(gateway) == []
+
+
+async def test_require_shas_refuses_runs_that_could_never_gate_a_merge() -> None:
+    async with serve(example_settings("--require-shas")) as gw:
+        await wait_ready(gw)
+        async with httpx.AsyncClient(base_url=gw.url, timeout=30) as client:
+            response = await client.post("/manual-trigger", json=presubmit_body())
+            assert response.status_code == 400
+            assert response.json()["field"] == "base_sha"
+            assert "--require-shas" in response.json()["message"]
+            response = await client.post("/manual-trigger", json=presubmit_body(base_sha=BASE_SHA))
+            assert response.json()["field"] == "pull_sha"
+            body = presubmit_body(base_sha=BASE_SHA, pull_sha=PULL_SHA)
+            response = await client.post("/manual-trigger", json=body)
+            assert response.status_code == 200, response.text

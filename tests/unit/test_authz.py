@@ -225,6 +225,9 @@ def test_memberships_from_groups() -> None:
             "github-team:a/b/c",
             "github-team-id:12",
             "github-team-id:-3",
+            "github-team-id:KubeVirt/99",
+            "github-team-id:/5",
+            "github-team-id:a/b/6",
             "system:authenticated",
         ]
     )
@@ -232,7 +235,26 @@ def test_memberships_from_groups() -> None:
         orgs=frozenset({"kubevirt"}),
         teams=frozenset({("kubevirt", "ci")}),
         team_ids=frozenset({12}),
+        org_team_ids=frozenset({("kubevirt", 99)}),
     )
+
+
+def test_logins_compare_as_prows_norm_login() -> None:
+    """Prow's NormLogin: case-insensitive, a leading '@' ignored on either side."""
+    config = deck(("", "", {"github_users": ["@Alice", "bob"]}))
+    assert run(None, config, user("alice")).allowed is True
+    assert run(None, config, user("@BOB")).allowed is True
+    assert run(None, config, user("carol")).allowed is False
+
+
+def test_team_ids_are_checked_in_the_jobs_org() -> None:
+    """Deck asks GitHub TeamHasMember(job org, id): an org-qualified team id counts only there."""
+    config = deck(("", "", {"github_team_ids": [99]}))
+    member = user("alice", "github-team-id:kubevirt/99")
+    assert run(None, config, member, org_repo="kubevirt/kubevirt").allowed is True
+    assert run(None, config, member, org_repo="other/repo").allowed is False
+    # a periodic without refs: no org to check the team in
+    assert run(None, config, member, org_repo="").allowed is False
 
 
 KUBEVIRT_DECK = yaml.safe_load(

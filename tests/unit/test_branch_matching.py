@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from prow_graphql.prow.jobs import Brancher, compile_go_regex
+from prow_graphql.prow.goregex import compile_go_regex
+from prow_graphql.prow.jobs import Brancher
 
 
 @pytest.mark.parametrize(
@@ -23,8 +26,14 @@ from prow_graphql.prow.jobs import Brancher, compile_go_regex
         (Brancher(branches=("release",), skip_branches=("release-1.0",)), "release-1.0", False),
         (Brancher(branches=("release",), skip_branches=("release-1.0",)), "release-1.1", True),
         (Brancher(branches=(r"^main\z",)), "main", True),  # Go's \z
-        (Brancher(branches=("(?i)^MAIN$",)), "main", True),  # Go-style leading flags per pattern
+        (Brancher(branches=("(?i)^MAIN$",)), "main", True),
         (Brancher(branches=("(?i)^dev$", "^main$")), "main", True),
+        # §8.5: the patterns are joined into one RE2 regex, so a leading flag covers them all
+        (Brancher(branches=("(?i)^dev$", "^main$")), "MAIN", True),
+        (Brancher(branches=("^dev$", "(?i)^main$")), "MAIN", True),  # RE2 allows flags mid-way
+        (Brancher(branches=(r"^\pL+$",)), "main", True),  # Go's Unicode classes
+        (Brancher(branches=(r"^\pL+$",)), "release-1", False),
+        (Brancher(skip_branches=("(?i)^wip", "^tmp")), "WIP-x", False),
     ],
 )
 def test_could_run(brancher: Brancher, branch: str, runs: bool) -> None:
@@ -59,16 +68,26 @@ def test_runs_against_all_and_describe() -> None:
     )
 
 
-def test_errors_name_each_bad_pattern() -> None:
+def test_errors_name_each_list_whose_joined_regex_go_rejects() -> None:
     assert Brancher(branches=("ok", "("), skip_branches=("[",)).errors() == [
-        "branches: invalid regular expression '(': missing ), unterminated subpattern at "
-        "position 0",
-        "skip_branches: invalid regular expression '[': unterminated character set at position 0",
+        "branches: invalid regular expression 'ok|(': missing ): ok|( (Go RE2 syntax)",
+        "skip_branches: invalid regular expression '[': missing ]: [ (Go RE2 syntax)",
     ]
     assert Brancher(branches=("^main$",)).errors() == []
 
 
-def test_go_end_of_text_escape_is_translated_but_escaped_backslashes_are_not() -> None:
-    assert compile_go_regex(r"^main\z").pattern == r"^main\Z"
-    assert compile_go_regex(r"a\\z").pattern == r"a\\z"
+@pytest.mark.parametrize(
+    "pattern",
+    [r"^(?!release)", r"(?<=x)main", r"(a)\1", r"main\Z", r"(?P=name)"],
+)
+def test_patterns_python_accepts_but_go_rejects_are_errors(pattern: str) -> None:
+    (message,) = Brancher(branches=(pattern,)).errors()
+    assert message.startswith(f"branches: invalid regular expression {pattern!r}: ")
+    with pytest.raises(re.error, match="Go RE2 syntax"):
+        compile_go_regex(pattern)
+
+
+def test_go_end_of_text_escape() -> None:
+    assert compile_go_regex(r"^main\z").search("main") is not None
+    assert compile_go_regex(r"^main\z").search("main\n") is None
     assert compile_go_regex(r"a\\z").search("a\\z") is not None

@@ -408,6 +408,14 @@ def test_reload_notices_a_new_error_in_another_file_without_reparsing_the_rest(
     assert loader.last_parsed == (str(jobs / "b.yaml"),)
 
 
+FULL_DECORATION = """plank:
+  default_decoration_config_entries:
+  - config:
+      utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s}
+      gcs_configuration: {bucket: b, path_strategy: explicit}
+"""
+
+
 def test_jobs_of_unchanged_files_are_reused_until_config_or_presets_change(
     tmp_path: Path,
 ) -> None:
@@ -433,7 +441,10 @@ def test_jobs_of_unchanged_files_are_reused_until_config_or_presets_change(
     assert third.periodic("a") is not second.periodic("a")  # new presets: everything rebuilt
     assert third.periodic("a") == second.periodic("a")
 
-    bump(config, "decorate_all_jobs: true\npresets:\n- labels: {p: 'x'}\n  env: []\n")
+    bump(
+        config,
+        f"decorate_all_jobs: true\n{FULL_DECORATION}presets:\n- labels: {{p: 'x'}}\n  env: []\n",
+    )
     fourth = loader.reload()
     assert fourth is not None
     a = fourth.periodic("a")

@@ -124,10 +124,9 @@ def test_explicit_trigger_and_rerun_command_are_kept(tmp_path: Path) -> None:
     assert not job.trigger_matches("/test pull-e2e")
 
 
-def test_default_trigger_regex_is_literal() -> None:
-    assert default_trigger_for("pull-a.b") == (
-        r"(?m)^/test(?:[ \t]+\S+)*?[ \t]+pull\-a\.b,?(?:\s.*)?$"
-    )
+def test_default_trigger_regex_is_prows() -> None:
+    """Prow's DefaultTriggerFor (pkg/config/config.go), the name not escaped (§8.8)."""
+    assert default_trigger_for("pull-a.b") == r"(?m)^/test( | .* )pull-a.b,?($|\s.*)"
 
 
 @pytest.mark.parametrize(
@@ -140,7 +139,7 @@ def test_default_trigger_regex_is_literal() -> None:
         ("thanks!\n/test pull-a.b\nplease", True),
         ("/test pull-a.b\r\n", True),
         ("/test pull-a.bc", False),
-        ("/test pull-aXb", False),  # the dot is literal
+        ("/test pull-aXb", True),  # Prow does not escape the name: the dot matches anything
         ("/test other,pull-a.b", False),
         ("please /test pull-a.b", False),  # not at the start of a line
         ("/retest", False),
@@ -162,7 +161,7 @@ plank:
   - config:
       timeout: 1h
       grace_period: 10s
-      utility_images: {clonerefs: c1, initupload: i1}
+      utility_images: {clonerefs: c1, initupload: i1, entrypoint: e1, sidecar: s1}
       gcs_configuration: {bucket: b1, path_strategy: explicit}
   - repo: org
     config:
@@ -179,6 +178,9 @@ plank:
 """
 
 
+OWN_IMAGES = "{clonerefs: c, initupload: i, entrypoint: e, sidecar: s}"
+
+
 def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path) -> None:
     jobs = f"""
     presubmits:
@@ -189,13 +191,17 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
           utility_images: {{initupload: ijob}}
           resources: {{clonerefs: {{requests: {{cpu: 100m}}}}}}
           ssh_key_secrets: [key]
-          timeout: ""
+          gcs_credentials_secret: ""
+          sparse_checkout_files: []
         {SPEC}
       - name: on-default
         {SPEC}
       - name: not-decorated
         decorate: false
-        decoration_config: {{timeout: 5m}}
+        decoration_config:
+          timeout: 5m
+          utility_images: {OWN_IMAGES}
+          gcs_configuration: {{bucket: own, path_strategy: explicit}}
         {SPEC}
     """
     on_build, on_default, plain = load(tmp_path, DECORATION_CONFIG, {"jobs.yaml": jobs}).presubmits(
@@ -204,20 +210,53 @@ def test_decoration_merges_matching_entries_in_order_then_the_job(tmp_path: Path
 
     assert on_build.decorate is True
     assert on_build.decoration_config == {
-        "timeout": "2h",  # "" in the job is unset: the entries' value stays
+        "timeout": "2h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c2", "initupload": "ijob"},
+        "utility_images": {
+            "clonerefs": "c2",
+            "initupload": "ijob",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b3", "path_strategy": "explicit"},
         "resources": {"clonerefs": {"requests": {"cpu": "100m"}}},
         "ssh_key_secrets": ["key"],
+        "gcs_credentials_secret": "",  # a set *string wins even when empty (§8.3)
+        "sparse_checkout_files": [],  # a slice: empty is unset, and no default has one
     }
     assert on_default.decoration_config == {
         "timeout": "2h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c2", "initupload": "i1"},
+        "utility_images": {
+            "clonerefs": "c2",
+            "initupload": "i1",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
-    assert (plain.decorate, plain.decoration_config) == (False, None)
+    # decorate: false keeps the job's own block, unmerged (plank decorates when it is set)
+    assert (plain.decorate, plain.decoration_config) == (
+        False,
+        {
+            "timeout": "5m",
+            "utility_images": {
+                "clonerefs": "c",
+                "initupload": "i",
+                "entrypoint": "e",
+                "sidecar": "s",
+            },
+            "gcs_configuration": {"bucket": "own", "path_strategy": "explicit"},
+        },
+    )
+
+
+def test_decorate_false_with_a_partial_block_is_refused_as_prow_does(tmp_path: Path) -> None:
+    """Prow validates any non-nil decoration_config, and an unmerged partial one fails."""
+    block = "decorate: false, decoration_config: {timeout: 5m}"
+    jobs = f"periodics:\n- {{name: p, interval: 1h, {block}, {SPEC}}}\n"
+    with pytest.raises(ConfigErrors, match="utility image config is not specified"):
+        load(tmp_path, DECORATION_CONFIG, {"jobs.yaml": jobs})
 
 
 def test_decorate_true_decorates_without_decorate_all_jobs(tmp_path: Path) -> None:
@@ -231,7 +270,12 @@ def test_decorate_true_decorates_without_decorate_all_jobs(tmp_path: Path) -> No
     assert decorated.decoration_config == {
         "timeout": "1h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c1", "initupload": "i1"},
+        "utility_images": {
+            "clonerefs": "c1",
+            "initupload": "i1",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
     assert (plain.decorate, plain.decoration_config) == (False, None)
@@ -259,7 +303,12 @@ def test_periodics_match_decoration_entries_by_their_first_extra_ref(tmp_path: P
     assert without_ref.decoration_config == {
         "timeout": "1h",
         "grace_period": "10s",
-        "utility_images": {"clonerefs": "c1", "initupload": "i1"},
+        "utility_images": {
+            "clonerefs": "c1",
+            "initupload": "i1",
+            "entrypoint": "e1",
+            "sidecar": "s1",
+        },
         "gcs_configuration": {"bucket": "b1", "path_strategy": "explicit"},
     }
 
@@ -292,7 +341,8 @@ def test_old_map_form_becomes_entries_star_then_orgs_then_repos() -> None:
     }
 
 
-def test_singular_legacy_default_decoration_config_is_the_star_entry() -> None:
+def test_removed_singular_default_decoration_config_is_ignored() -> None:
+    """Prow dropped plank.default_decoration_config in 2020; its decoder ignores the key."""
     config = parse_prow_config(
         {
             "plank": {
@@ -303,10 +353,9 @@ def test_singular_legacy_default_decoration_config_is_the_star_entry() -> None:
         "config.yaml",
     )
     entries = config.plank.default_decoration_config_entries
-    assert [(e.repo, dict(e.config)) for e in entries] == [
-        ("*", {"timeout": "1h"}),
-        ("org", {"timeout": "2h"}),
-    ]
+    assert [(e.repo, dict(e.config)) for e in entries] == [("org", {"timeout": "2h"})]
+    alone = parse_prow_config({"plank": {"default_decoration_config": {"timeout": "1h"}}}, "c")
+    assert alone.plank.default_decoration_config("org/repo", "default") is None
 
 
 @pytest.mark.parametrize(
@@ -318,20 +367,6 @@ def test_singular_legacy_default_decoration_config_is_the_star_entry() -> None:
                 "default_decoration_config_entries": [{"config": {"timeout": "2h"}}],
             },
             "are mutually exclusive; use only the entries list",
-        ),
-        (
-            {
-                "default_decoration_config": {"timeout": "1h"},
-                "default_decoration_config_entries": [{"config": {"timeout": "2h"}}],
-            },
-            "are mutually exclusive; use only the entries list",
-        ),
-        (
-            {
-                "default_decoration_config": {"timeout": "1h"},
-                "default_decoration_configs": {"*": {"timeout": "2h"}},
-            },
-            "default_decoration_configs['*'] are both set",
         ),
     ],
 )
@@ -428,6 +463,11 @@ def test_tenant_id_falls_back_to_global_default_id() -> None:
 # --- presets ----------------------------------------------------------------------------------
 
 PRESETS_CONFIG = """
+plank:
+  default_decoration_config_entries:
+  - config:
+      utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s}
+      gcs_configuration: {bucket: b, path_strategy: explicit}
 presets:
 - env: [{name: EVERYWHERE, value: "1"}]
 - labels: {preset-a: "true"}
@@ -448,7 +488,7 @@ def test_presets_append_env_mounts_volumes_tolerations(tmp_path: Path) -> None:
         decorate: true
         labels: {preset-a: "true", preset-b: "true", preset-c: "true"}
         spec:
-          initContainers: [{name: init, image: alpine:3.20}]
+          initContainers: [{name: init, image: alpine:3.20, restartPolicy: Always}]
           containers:
           - name: test
             image: golang:1.23
@@ -468,7 +508,7 @@ def test_presets_append_env_mounts_volumes_tolerations(tmp_path: Path) -> None:
     both, only_a, none = load(tmp_path, PRESETS_CONFIG, {"jobs.yaml": jobs}).presubmits("org/repo")
     toleration = {"key": "dedicated", "operator": "Equal", "value": "ci", "effect": "NoSchedule"}
     assert both.spec == {
-        "initContainers": [{"name": "init", "image": "alpine:3.20"}],
+        "initContainers": [{"name": "init", "image": "alpine:3.20", "restartPolicy": "Always"}],
         "containers": [
             {
                 "name": "test",
@@ -672,13 +712,16 @@ def test_rerun_auth_map_becomes_entries_in_prow_order() -> None:
                     "org/repo": {"github_users": ["alice"]},
                     "*": {"github_orgs": ["everyone"]},
                     "org": {"allow_anyone": True},
+                    "": {"github_users": ["root"]},
                 }
             }
         },
         "config.yaml",
     )
     entries = config.deck.rerun_auth_config_entries
+    # Deck's defaultRerunAuthMapToSlice: "" first, then "*", orgs, repos
     assert [(e.repo, dict(e.config)) for e in entries] == [
+        ("", {"github_users": ["root"]}),
         ("*", {"github_orgs": ["everyone"]}),
         ("org", {"allow_anyone": True}),
         ("org/repo", {"github_users": ["alice"]}),
@@ -736,16 +779,15 @@ def test_deck_rerun_auth_errors(deck: dict[str, object], expected: str) -> None:
 def test_wrong_types_in_config_yaml_are_reported_together() -> None:
     with pytest.raises(ConfigErrors) as info:
         parse_prow_config(
-            {"pod_namespace": 5, "plank": {"job_url_prefix_config": {"*": 7}}, "github": []},
+            {"pod_namespace": [5], "plank": {"job_url_prefix_config": {"*": {}}}, "github": []},
             "/cfg/config.yaml",
         )
     messages = [str(e) for e in info.value.errors]
     assert messages == [
         "file /cfg/config.yaml: github: expected a mapping, got a list []; fix the value",
-        "file /cfg/config.yaml: pod_namespace: expected a string, got a number 5 (quote it); "
-        "fix the value",
-        "file /cfg/config.yaml: plank.job_url_prefix_config.*: expected a string, got a number "
-        "7 (quote it); fix the value",
+        "file /cfg/config.yaml: pod_namespace: expected a string, got a list [5]; fix the value",
+        "file /cfg/config.yaml: plank.job_url_prefix_config.*: expected a string, got a mapping "
+        "{}; fix the value",
     ]
 
 
@@ -753,3 +795,35 @@ def test_postsubmit_and_presubmit_are_distinct_types(tmp_path: Path) -> None:
     index = load(tmp_path, "{}\n", {"jobs.yaml": ONE_OF_EACH})
     assert isinstance(index.presubmits("org/repo")[0], Presubmit)
     assert isinstance(index.postsubmits("org/repo")[0], Postsubmit)
+
+
+@pytest.mark.parametrize(
+    ("given_repo", "given_cluster", "org_repo", "cluster", "want"),
+    [
+        ("", "", "org/repo", "cluster", True),
+        ("*", "", "org/repo", "cluster", True),
+        ("org", "", "org/repo", "cluster", True),
+        ("org/repo", "", "org/repo", "cluster", True),
+        ("some.org", "", "some-review.org/repo", "cluster", True),
+        ("some.org/repo", "", "some-review.org/repo", "cluster", True),
+        ("http://org/repo", "", "http://org/repo", "cluster", True),
+        ("https://org/repo", "", "https://org/repo", "cluster", True),
+        ("org", "", "http://org/repo", "cluster", True),
+        ("org", "", "https://org/repo", "cluster", True),
+        ("some.org", "", "https://some-review.org/repo", "cluster", True),
+        ("org/repo", "", "http://org/repo", "cluster", True),
+        ("org/repo", "", "https://org/repo", "cluster", True),
+        ("org2", "", "org/repo", "cluster", False),
+        ("org/repo2", "", "org/repo", "cluster", False),
+        ("some.other.org", "", "some.other-review.org", "cluster", False),
+        ("", "", "org/repo", "cluster", True),
+        ("", "*", "org/repo", "cluster", True),
+        ("", "cluster", "org/repo", "cluster", True),
+        ("", "cluster2", "org/repo", "cluster", False),
+    ],
+)
+def test_default_entry_matches(
+    given_repo: str, given_cluster: str, org_repo: str, cluster: str, want: bool
+) -> None:
+    """Go's TestDefaultMatches (pkg/config/config_test.go)."""
+    assert ConfigEntry(given_repo, given_cluster, {}).matches(org_repo, cluster) is want

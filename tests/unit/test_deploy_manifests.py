@@ -1,10 +1,10 @@
 """Offline checks of deploy/ (kustomize), the Dockerfile and .dockerignore.
 
-Neither kustomize nor Docker runs here, so: every manifest and every rendered object is validated
-against the Kubernetes OpenAPI schemas shipped by `kubernetes-validate` (strict: unknown fields are
-errors); the kustomizations are rendered by the small renderer below, which implements only the
-kustomize features deploy/ uses and rejects anything else; the Dockerfile is read with
-`dockerfile-parse`.
+The kustomizations are rendered by the real `kubectl kustomize` (tests/kubectl.py); every
+manifest and every rendered object is validated against the Kubernetes OpenAPI schemas shipped by
+`kubernetes-validate` (strict: unknown fields are errors); the Dockerfile, which Docker cannot
+build here, is read with `dockerfile-parse`. Applying the rendered objects to a real API server
+and running the gateway with their ServiceAccount is tests/integration/test_deploy_realkube.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import copy
 import fnmatch
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from dockerfile_parse import DockerfileParser  # type: ignore[import-untyped]
+
+from tests.kubectl import kustomize, write_overlay
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -35,191 +36,10 @@ KUBE_VERSIONS = ("1.27", kubernetes_validate.latest_version())
 
 Obj = dict[str, Any]
 
-# --------------------------------------------------------------------------------------------
-# A deliberately small kustomize renderer: resources, components, patches (JSON 6902 only),
-# namespace, images, and the ServiceAccount subject fix-up kustomize's name-reference step does.
-# Order follows kustomize: resources, then components, then this level's patches, namespace,
-# images; then name references. Stricter than kustomize where that catches mistakes: a patch that
-# matches nothing is an error, and so is any field or operation not implemented here.
-# --------------------------------------------------------------------------------------------
-
-_API_VERSIONS = {
-    "Kustomization": "kustomize.config.k8s.io/v1beta1",
-    "Component": "kustomize.config.k8s.io/v1alpha1",
-}
-_KUSTOMIZATION_KEYS = {
-    "apiVersion",
-    "kind",
-    "resources",
-    "components",
-    "patches",
-    "namespace",
-    "images",
-}
-_CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
-
-
-class RenderError(Exception):
-    """The kustomization uses something this renderer does not implement, or is wrong."""
-
 
 def _load_documents(path: Path) -> list[Obj]:
     with path.open(encoding="utf-8") as f:
         return [doc for doc in yaml.safe_load_all(f) if doc is not None]
-
-
-def render(
-    directory: Path, kind: str = "Kustomization", inherited: list[Obj] | None = None
-) -> list[Obj]:
-    """Build the kustomization (or component, applied to `inherited`) in `directory`."""
-    docs = _load_documents(directory / "kustomization.yaml")
-    if len(docs) != 1:
-        raise RenderError(f"{directory}: expected one kustomization document")
-    k = docs[0]
-    if (k.get("kind"), k.get("apiVersion")) != (kind, _API_VERSIONS[kind]):
-        raise RenderError(f"{directory}: expected {kind} {_API_VERSIONS[kind]}")
-    unknown = set(k) - _KUSTOMIZATION_KEYS
-    if unknown:
-        raise RenderError(f"{directory}: renderer does not implement {sorted(unknown)}")
-    objects = copy.deepcopy(inherited or [])
-    for entry in k.get("resources", []):
-        path = directory / entry
-        objects += render(path) if path.is_dir() else _load_documents(path)
-    for entry in k.get("components", []):
-        objects = render(directory / entry, "Component", objects)
-    for patch in k.get("patches", []):
-        _apply_patch(directory, patch, objects)
-    if "namespace" in k:
-        _set_namespace(objects, k["namespace"])
-    for image in k.get("images", []):
-        _set_image(objects, image)
-    _fix_service_account_subjects(objects)
-    ids = [_object_id(o) for o in objects]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise RenderError(f"{directory}: duplicate objects {sorted(duplicates)}")
-    return objects
-
-
-def _object_id(obj: Obj) -> tuple[str, str, str, str]:
-    meta = obj["metadata"]
-    return (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
-
-
-def _apply_patch(directory: Path, entry: dict[str, Any], objects: list[Obj]) -> None:
-    if set(entry) - {"target", "patch"} or "target" not in entry or "patch" not in entry:
-        raise RenderError(f"{directory}: only inline patches with a target are implemented")
-    target = entry["target"]
-    if set(target) - {"group", "version", "kind", "name"}:
-        raise RenderError(f"{directory}: target selector {sorted(target)} not implemented")
-    operations = yaml.safe_load(entry["patch"])
-    if not isinstance(operations, list):
-        raise RenderError(f"{directory}: strategic-merge patches are not implemented")
-    matched = [o for o in objects if _selected(o, target)]
-    if not matched:
-        raise RenderError(f"{directory}: patch target {target} matches no object")
-    for obj in matched:
-        for operation in operations:
-            json_patch(obj, operation)
-
-
-def _selected(obj: Obj, target: dict[str, str]) -> bool:
-    group, _, version = obj["apiVersion"].rpartition("/")
-    name = obj["metadata"]["name"]
-    actual = {"group": group, "version": version, "kind": obj["kind"], "name": name}
-    return all(actual[key] == value for key, value in target.items())
-
-
-def json_patch(document: Any, operation: dict[str, Any]) -> None:
-    """Apply one RFC 6902 `add`, `replace` or `remove` operation in place."""
-    op, path = operation["op"], operation["path"]
-    if op not in ("add", "replace", "remove"):
-        raise RenderError(f"JSON patch op {op!r} not implemented")
-    tokens = [t.replace("~1", "/").replace("~0", "~") for t in path.split("/")[1:]]
-    if not tokens:
-        raise RenderError("JSON patch on the whole document not implemented")
-    parent = document
-    for token in tokens[:-1]:
-        parent = parent[int(token)] if isinstance(parent, list) else parent[token]
-    last = tokens[-1]
-    if isinstance(parent, list):
-        index = len(parent) if last == "-" and op == "add" else int(last)
-        if not 0 <= index <= len(parent) - (op != "add"):
-            raise RenderError(f"JSON patch path {path}: index out of range")
-        if op == "add":
-            parent.insert(index, copy.deepcopy(operation["value"]))
-        elif op == "replace":
-            parent[index] = copy.deepcopy(operation["value"])
-        else:
-            del parent[index]
-        return
-    if op != "add" and last not in parent:
-        raise RenderError(f"JSON patch path {path} does not exist")
-    if op == "remove":
-        del parent[last]
-    else:
-        parent[last] = copy.deepcopy(operation["value"])
-
-
-def _set_namespace(objects: list[Obj], namespace: str) -> None:
-    for obj in objects:
-        if obj["kind"] not in _CLUSTER_SCOPED:
-            obj["metadata"]["namespace"] = namespace
-        # kustomize's default for binding subjects: only those named "default" get it.
-        if obj["kind"] in ("RoleBinding", "ClusterRoleBinding"):
-            for subject in obj.get("subjects", []):
-                if subject.get("name") == "default":
-                    subject["namespace"] = namespace
-
-
-def _pod_specs(obj: Obj) -> Iterator[dict[str, Any]]:
-    if obj["kind"] == "Pod":
-        yield obj["spec"]
-    elif "template" in obj.get("spec", {}):
-        yield obj["spec"]["template"]["spec"]
-
-
-def _set_image(objects: list[Obj], image: dict[str, str]) -> None:
-    if set(image) - {"name", "newName", "newTag"}:
-        raise RenderError(f"images entry {sorted(image)} not implemented")
-    for obj in objects:
-        for spec in _pod_specs(obj):
-            for entry in spec.get("containers", []) + spec.get("initContainers", []):
-                name, tag = _split_image(entry["image"])
-                if name == image["name"]:
-                    name = image.get("newName", name)
-                    tag = image.get("newTag", tag)
-                    entry["image"] = f"{name}:{tag}" if tag else name
-
-
-def _split_image(reference: str) -> tuple[str, str]:
-    if "@" in reference:
-        raise RenderError(f"image digests not implemented: {reference}")
-    slash = reference.rfind("/")
-    colon = reference.rfind(":")
-    if colon > slash:  # a colon before the last slash is a registry port, not a tag
-        return reference[:colon], reference[colon + 1 :]
-    return reference, ""
-
-
-def _fix_service_account_subjects(objects: list[Obj]) -> None:
-    """A binding subject naming a ServiceAccount of the build takes that account's namespace."""
-    accounts = {
-        o["metadata"]["name"]: o["metadata"].get("namespace")
-        for o in objects
-        if o["kind"] == "ServiceAccount"
-    }
-    for obj in objects:
-        if obj["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
-            continue
-        for subject in obj.get("subjects", []):
-            if subject.get("kind") != "ServiceAccount" or subject["name"] not in accounts:
-                continue
-            namespace = accounts[subject["name"]]
-            if "namespace" in subject and subject["namespace"] != namespace:
-                raise RenderError("re-pointing a subject's explicit namespace is not implemented")
-            if namespace:
-                subject["namespace"] = namespace
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,93 +112,21 @@ def serve_parser() -> argparse.ArgumentParser:
 
 @pytest.fixture(scope="module")
 def base() -> list[Obj]:
-    return render(BASE)
+    return kustomize(BASE)
 
 
 @pytest.fixture(scope="module")
 def base_with_abort(tmp_path_factory: pytest.TempPathFactory) -> list[Obj]:
     directory = tmp_path_factory.mktemp("abort")
-    (directory / "kustomization.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                "kind": "Kustomization",
-                "resources": [str(BASE)],
-                "components": [str(ABORT)],
-            }
-        )
-    )
-    return render(directory)
+    return kustomize(write_overlay(directory, (BASE,), (ABORT,)))
 
 
 @pytest.fixture(scope="module")
 def example() -> list[Obj]:
-    return render(EXAMPLE)
+    return kustomize(EXAMPLE)
 
 
 BUILDS = ("base", "base_with_abort", "example")
-
-
-# --------------------------------------------------------------------------------------------
-# The renderer itself: it must behave like kustomize on what it claims to implement.
-# --------------------------------------------------------------------------------------------
-
-
-def test_json_patch_operations_follow_rfc_6902() -> None:
-    doc: dict[str, Any] = {"a": {"list": ["x", "z"]}}
-    json_patch(doc, {"op": "add", "path": "/a/list/-", "value": "end"})
-    json_patch(doc, {"op": "add", "path": "/a/list/1", "value": "y"})
-    json_patch(doc, {"op": "add", "path": "/a/new~1key", "value": 1})
-    json_patch(doc, {"op": "replace", "path": "/a/list/0", "value": "w"})
-    json_patch(doc, {"op": "remove", "path": "/a/list/3"})
-    assert doc == {"a": {"list": ["w", "y", "z"], "new/key": 1}}
-    with pytest.raises(RenderError):
-        json_patch(doc, {"op": "replace", "path": "/a/list/3", "value": "no"})
-    with pytest.raises(RenderError):
-        json_patch(doc, {"op": "move", "from": "/a", "path": "/b"})
-
-
-def test_image_transformer_keeps_registry_ports_apart_from_tags() -> None:
-    objects: list[Obj] = [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "d"},
-            "spec": {
-                "template": {
-                    "spec": {
-                        "containers": [
-                            {"name": "a", "image": "localhost:5000/app"},
-                            {"name": "b", "image": "app:1.0"},
-                            {"name": "c", "image": "other:1.0"},
-                        ]
-                    }
-                }
-            },
-        }
-    ]
-    _set_image(objects, {"name": "localhost:5000/app", "newTag": "2"})
-    _set_image(objects, {"name": "app", "newName": "r.example/app", "newTag": "3"})
-    images = [c["image"] for c in container_list(objects[0])]
-    assert images == ["localhost:5000/app:2", "r.example/app:3", "other:1.0"]
-
-
-def test_renderer_rejects_what_it_does_not_implement(tmp_path: Path) -> None:
-    def write(data: dict[str, Any]) -> Path:
-        (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(data))
-        return tmp_path
-
-    head = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-    with pytest.raises(RenderError, match="namePrefix"):
-        render(write({**head, "resources": [str(BASE)], "namePrefix": "x-"}))
-    nothing = {"target": {"kind": "Deployment", "name": "missing"}, "patch": "[]"}
-    with pytest.raises(RenderError, match="matches no object"):
-        render(write({**head, "resources": [str(BASE)], "patches": [nothing]}))
-    merge = {"target": {"kind": "Role"}, "patch": "metadata: {labels: {a: b}}"}
-    with pytest.raises(RenderError, match="strategic-merge"):
-        render(write({**head, "resources": [str(BASE)], "patches": [merge]}))
-    with pytest.raises(RenderError, match="expected Component"):
-        render(tmp_path, "Component")
 
 
 # --------------------------------------------------------------------------------------------

@@ -243,10 +243,11 @@ def test_gcs_configuration_prefix_wins() -> None:
 @pytest.mark.parametrize(
     "prefix", ["https://deck.example/view/gcs/", "https://deck.example/view/gcs"]
 )
-def test_prefix_trailing_gcs_is_trimmed(prefix: str) -> None:
+def test_prefix_trailing_gcs_is_kept(prefix: str) -> None:
+    """§8.8: Plank.GetJobURLPrefix returns the prefix as configured; JobURL path.Joins it."""
     plank = PlankConfig(job_url_prefix_config={"*": prefix})
     assert job_url(prowjob("postsubmit", "post"), BUILD, plank) == (
-        f"https://deck.example/view/gs/kubernetes-jenkins/logs/post/{BUILD}"
+        f"https://deck.example/view/gcs/gs/kubernetes-jenkins/logs/post/{BUILD}"
     )
 
 

@@ -132,6 +132,7 @@ def build(job: Any, run_as: ProwJobType, refs: Refs | None, **options: Any) -> d
 EXPECTED_POD_SPEC = {
     "containers": [
         {
+            "name": "",
             "image": "quay.io/kubevirtci/golang:v1",
             "command": ["make"],
             "args": ["test"],
@@ -160,6 +161,7 @@ def test_presubmit_with_pull_request() -> None:
                 "prow.k8s.io/refs.base_ref": "main",
                 "prow.k8s.io/refs.pull": "1234",
                 "preset-bazel-cache": "true",
+                "prow.k8s.io/is-optional": "false",  # trigger plugin (§8.6)
             },
             "annotations": {
                 "prow.k8s.io/job": "pull-kubevirt-unit-test",
@@ -306,6 +308,7 @@ def test_presubmit_run_as_postsubmit() -> None:
             "pod_spec": {
                 "containers": [
                     {
+                        "name": "",
                         "image": "quay.io/kubevirtci/golang:v1",
                         "command": ["make"],
                         "args": ["test"],
@@ -827,3 +830,30 @@ def test_bad_options_name_the_field(options: dict[str, Any], field: str) -> None
     with pytest.raises(InvalidInput) as info:
         build(presubmit(), ProwJobType.PRESUBMIT, pr_refs(), **options)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("optional", "job_label", "expected"),
+    [(True, None, "true"), (False, None, "false"), (True, "false", "true")],
+)
+def test_presubmit_prowjobs_carry_is_optional_as_the_trigger_plugin_sets_it(
+    optional: bool, job_label: str | None, expected: str
+) -> None:
+    labels = {"preset-bazel-cache": "true"}
+    if job_label is not None:
+        labels["prow.k8s.io/is-optional"] = job_label  # the plugin's value wins
+    job = presubmit(optional=optional, labels=labels)
+    built = build(job, ProwJobType.PRESUBMIT, pr_refs())
+    assert built["metadata"]["labels"]["prow.k8s.io/is-optional"] == expected
+    as_postsubmit = build(job, ProwJobType.POSTSUBMIT, pr_refs())
+    assert as_postsubmit["metadata"]["labels"].get("prow.k8s.io/is-optional") == job_label
+
+
+def test_blobless_fetch_false_from_decoration_is_written_into_refs() -> None:
+    """§8.8: Refs.BloblessFetch is a *bool, so DecorateRefs writes false too."""
+    job = presubmit(decoration_config={**decoration(), "blobless_fetch": False})
+    refs = build(job, ProwJobType.PRESUBMIT, pr_refs())["spec"]["refs"]
+    assert refs["blobless_fetch"] is False
+    unset = {k: v for k, v in decoration().items() if k != "blobless_fetch"}
+    refs = build(presubmit(decoration_config=unset), ProwJobType.PRESUBMIT, pr_refs())
+    assert "blobless_fetch" not in refs["spec"]["refs"]

@@ -47,10 +47,17 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="follow the job until it finishes; exit 0 on success, 1 otherwise",
     )
+    add(
+        "--logs",
+        action="store_true",
+        help="with --follow: print the test container's output as it is written",
+    )
 
 
 def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare `jobs`' flags on `parser`."""
     _add_common(parser)
-    parser.add_argument("--org", required=True, help="GitHub org")
-    parser.add_argument("--repo", help="only this repository")
+    parser.add_argument(
+        "--org", help="only this GitHub org's jobs (default: every repo's jobs and the periodics)"
+    )
+    parser.add_argument("--repo", help="only this repository (with --org)")

@@ -24,7 +24,15 @@ from prow_graphql.client.errors import (
     ClientError,
     Unreachable,
 )
-from prow_graphql.client.output import FINAL_STATES, Progress, branches, table, yes_no
+from prow_graphql.client.logs import finish_logs, start_logs
+from prow_graphql.client.output import (
+    FINAL_STATES,
+    Progress,
+    branches,
+    progress_key,
+    table,
+    yes_no,
+)
 from prow_graphql.client.transport import GatewayClient, JSONObject, graphql_endpoint
 
 # --follow survives a gateway restart: prowJobUpdated starts again from the current state.
@@ -49,6 +57,7 @@ class TriggerOptions:
     variables: Mapping[str, Any]
     follow: bool
     dry_run: bool
+    logs: bool = False
 
 
 def run(
@@ -99,6 +108,8 @@ def _trigger_options(args: argparse.Namespace, connection: Connection) -> Trigge
         raise ValueError(f"--pr only applies to presubmits, not --type {job_type}")
     if args.pr_sha and args.pr is None:
         raise ValueError("--pr-sha needs --pr")
+    if args.logs and not args.follow:
+        raise ValueError("--logs needs --follow")
     if args.follow and args.dry_run:
         raise ValueError("--follow cannot follow a --dry-run (nothing is created)")
     job_input: dict[str, Any] = {
@@ -118,6 +129,7 @@ def _trigger_options(args: argparse.Namespace, connection: Connection) -> Trigge
         variables={"input": job_input, "withManifest": args.dry_run},
         follow=args.follow,
         dry_run=args.dry_run,
+        logs=args.logs,
     )
 
 
@@ -155,7 +167,9 @@ async def trigger(options: TriggerOptions, out: TextIO, err: TextIO, *, live: bo
         out.flush()
         if not options.follow:
             return EXIT_OK
-        return await follow(client, job, started, out, err, json_mode=json_mode, live=live)
+        return await follow(
+            client, job, started, out, err, json_mode=json_mode, live=live, logs=options.logs
+        )
 
 
 def _describe(job: Mapping[str, Any]) -> str:
@@ -182,20 +196,28 @@ async def follow(
     *,
     json_mode: bool,
     live: bool,
+    logs: bool = False,
 ) -> int:
-    """Print each state of the ProwJob until it is final; 0 for success, 1 otherwise."""
+    """Print each state of the ProwJob until it is final (with `logs`, its test output too);
+    0 for success, 1 otherwise."""
     name = job["name"]
     width = shutil.get_terminal_size().columns if live else 0
     progress = Progress(out, live=live, width=width)
     ticker = asyncio.create_task(_tick(progress, started)) if live and not json_mode else None
     last = job
+    # The trigger's answer already showed the first state; the subscription starts with it too
+    # (and again after a reconnect), so JSON output skips what it has printed.
+    printed = progress_key(job)
+    log_task = start_logs(client, name, progress, out, err, json_mode=json_mode) if logs else None
     try:
         for attempt in range(len(RECONNECT_DELAYS) + 1):
             try:
                 async for data in client.subscribe(documents.FOLLOW, {"name": name}):
                     last = data["prowJobUpdated"]
                     if json_mode:
-                        _print_json(out, {"prowJob": last})
+                        if progress_key(last) != printed:
+                            printed = progress_key(last)
+                            _print_json(out, {"prowJob": last})
                     else:
                         progress.update(last, time.monotonic() - started)
                 break
@@ -206,11 +228,15 @@ async def follow(
                 progress.close()
                 err.write(f"prow-graphql: {exc.message}; reconnecting in {delay:g}s\n")
                 await asyncio.sleep(delay)
+        if log_task is not None:
+            await finish_logs(log_task, drain=True)
     except asyncio.CancelledError:
         progress.close()
         err.write(f"prow-graphql: stopped following; ProwJob {name} keeps running\n")
         raise
     finally:
+        if log_task is not None:
+            await finish_logs(log_task, drain=False)
         if ticker is not None:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -236,40 +262,52 @@ async def _tick(progress: Progress, started: float) -> None:
 
 
 async def list_jobs(
-    connection: Connection, org: str, repo: str | None, out: TextIO, err: TextIO
+    connection: Connection, org: str | None, repo: str | None, out: TextIO, err: TextIO
 ) -> int:
-    """Print the configured presubmits and postsubmits of an org (or one repo)."""
+    """Print the configured jobs: every repo's and the periodics, or those of an org (or repo)."""
+    if repo and not org:
+        err.write("prow-graphql jobs: error: --repo needs --org\n")
+        return EXIT_USAGE
     async with _client(connection) as client:
-        if repo:
+        if org and repo:
             data = await client.execute(documents.REPO_JOBS, {"org": org, "repo": repo})
             repos = [data["repo"]] if data["repo"] else []
+            periodics: list[JSONObject] = []
         else:
             data = await client.execute(documents.ALL_JOBS)
-            repos = [r for r in data["repos"] if r["org"] == org]
-    if not repos:
-        err.write(f"prow-graphql: no jobs configured for {org}/{repo or '*'}\n")
-        return EXIT_FAILED
+            repos = [r for r in data["repos"] if org is None or r["org"] == org]
+            periodics = [] if org else data["periodics"]
     jobs = [
         {"org": r["org"], "repo": r["repo"], **job}
-        for r in sorted(repos, key=lambda r: r["repo"])
+        for r in sorted(repos, key=lambda r: (r["org"], r["repo"]))
         for kind in ("presubmits", "postsubmits")
         for job in sorted(r[kind], key=lambda j: j["name"])
     ]
+    jobs += sorted(periodics, key=lambda j: j["name"])
+    if not jobs:
+        err.write(f"prow-graphql: no jobs configured for {org or '*'}/{repo or '*'}\n")
+        return EXIT_FAILED
     if connection.json:
         out.write(json.dumps(jobs, indent=2) + "\n")
         return EXIT_OK
     rows = [
         [
-            f"{j['org']}/{j['repo']}",
+            f"{j['org']}/{j['repo']}" if j.get("repo") else "-",
             j["name"],
             j["type"].lower(),
-            branches(j),
+            branches(j) if j["type"] != "PERIODIC" else _schedule(j),
             yes_no(j["alwaysRun"]),
             yes_no(j["optional"]),
+            j.get("runIfChanged") or "-",
             j["context"] or "",
         ]
         for j in jobs
     ]
-    headers = ["REPO", "NAME", "TYPE", "BRANCHES", "ALWAYS_RUN", "OPTIONAL", "CONTEXT"]
-    out.write(table(headers, rows) + "\n")
+    headers = ["REPO", "NAME", "TYPE", "BRANCHES", "ALWAYS_RUN", "OPTIONAL", "RUN_IF_CHANGED"]
+    out.write(table([*headers, "CONTEXT"], rows) + "\n")
     return EXIT_OK
+
+
+def _schedule(job: Mapping[str, Any]) -> str:
+    """A periodic's cron or interval where other jobs show their branches."""
+    return str(job.get("cron") or job.get("interval") or job.get("minimumInterval") or "-")

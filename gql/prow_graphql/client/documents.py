@@ -36,6 +36,12 @@ subscription Follow($name: String!) {
     + PROW_JOB_FIELDS
 )
 
+LOG = """
+subscription Log($name: String!, $container: String!) {
+  prowJobLog(name: $name, container: $container) { kind lines message storedLogUrl }
+}
+"""
+
 _JOB_DEFINITION_FIELDS = """
 fragment RepoJobs on Repo {
   org repo
@@ -44,6 +50,7 @@ fragment RepoJobs on Repo {
 }
 fragment JobFields on JobDefinition {
   name type branches skipBranches alwaysRun optional runIfChanged context
+  cron interval minimumInterval
 }
 """
 
@@ -60,6 +67,7 @@ ALL_JOBS = (
     """
 query AllJobs {
   repos { ...RepoJobs }
+  periodics { org repo ...JobFields }
 }
 """
     + _JOB_DEFINITION_FIELDS

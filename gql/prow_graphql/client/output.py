@@ -69,6 +69,7 @@ class Progress:
         self._width = width
         self._last_key: tuple[Any, ...] | None = None
         self._job: Mapping[str, Any] | None = None
+        self._last_line = ""
 
     def update(self, job: Mapping[str, Any], seconds: float) -> None:
         """Show a new state of the job (plain mode: only when state, BuildID or link changed)."""
@@ -86,6 +87,21 @@ class Progress:
         if self._live and self._job is not None:
             self._draw(progress_line(self._job, seconds))
 
+    def print_above(
+        self, lines: Sequence[str], *, err: TextIO | None = None, notice: str = ""
+    ) -> None:
+        """Print log `lines` (and a `notice` on `err`) above the live line, then redraw it."""
+        if self._live and self._job is not None:
+            self._stream.write("\r\x1b[K")
+        for line in lines:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+        if notice:
+            (err or self._stream).write(notice + "\n")
+            (err or self._stream).flush()
+        if self._live and self._job is not None and self._last_line:
+            self._draw(self._last_line)
+
     def close(self) -> None:
         """End the live line so that later output starts on a fresh line."""
         if self._live and self._job is not None:
@@ -97,6 +113,7 @@ class Progress:
         # A wrapped line could not be rewritten in place: cut it to the terminal's width.
         if self._width > 1 and len(line) >= self._width:
             line = line[: self._width - 2] + "…"
+        self._last_line = line
         # \r returns to the line's start, ESC[K clears what the previous, longer line left.
         self._stream.write(f"\r{line}\x1b[K")
         self._stream.flush()

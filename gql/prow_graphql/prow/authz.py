@@ -1,7 +1,10 @@
 """Who may run (trigger, abort, rerun) a job: Deck's rerun_auth_config rules, without GitHub calls.
 
 Deck asks GitHub whether a login belongs to an org or team; we read memberships from the caller's
-identity groups instead: `github-org:<org>`, `github-team:<org>/<slug>`, `github-team-id:<id>`.
+identity groups instead: `github-org:<org>`, `github-team:<org>/<slug>`, and
+`github-team-id:<org>/<id>` (or `github-team-id:<id>`, org not stated). Deck checks team ids in the
+job's org (refs.org, else extra_refs[0].org), so an org-qualified id counts only there. Logins
+compare as Prow's NormLogin does: case-insensitive, a leading `@` ignored.
 Pure: no I/O. The identity is anything with `user`, `groups` and `authenticated` (identity's
 `Identity`), so this module needs nothing outside prow_graphql.prow and prow_graphql.errors.
 """
@@ -53,6 +56,7 @@ class Memberships:
     orgs: frozenset[str] = frozenset()
     teams: frozenset[tuple[str, str]] = frozenset()
     team_ids: frozenset[int] = frozenset()
+    org_team_ids: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
     def from_groups(cls, groups: Iterable[str]) -> Memberships:
@@ -60,6 +64,7 @@ class Memberships:
         orgs: set[str] = set()
         teams: set[tuple[str, str]] = set()
         team_ids: set[int] = set()
+        org_team_ids: set[tuple[str, int]] = set()
         for group in groups:
             if group.startswith(GROUP_ORG_PREFIX):
                 org = group.removeprefix(GROUP_ORG_PREFIX).strip().lower()
@@ -70,10 +75,20 @@ class Memberships:
                 if org and slug and "/" not in slug:
                     teams.add((org, slug))
             elif group.startswith(GROUP_TEAM_ID_PREFIX):
-                team_id = _team_id(group.removeprefix(GROUP_TEAM_ID_PREFIX).strip())
-                if team_id is not None:
+                value = group.removeprefix(GROUP_TEAM_ID_PREFIX).strip().lower()
+                org, slash, number = value.rpartition("/")
+                team_id = _team_id(number)
+                if team_id is None or (slash and (not org or "/" in org)):
+                    continue
+                if slash:
+                    org_team_ids.add((org, team_id))
+                else:
                     team_ids.add(team_id)
-        return cls(frozenset(orgs), frozenset(teams), frozenset(team_ids))
+        return cls(frozenset(orgs), frozenset(teams), frozenset(team_ids), frozenset(org_team_ids))
+
+    def in_team(self, org: str, team_id: int) -> bool:
+        """Deck's TeamHasMember(org, id): the id within the job's org."""
+        return team_id in self.team_ids or (org.lower(), team_id) in self.org_team_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +127,10 @@ class AllowList:
         """Nobody is listed (allow_anyone aside)."""
         return not (self.users or self.orgs or self.teams or self.team_ids)
 
-    def grant(self, user: str, member: Memberships) -> str | None:
-        """Why `user` is allowed by these lists, or None."""
-        login = user.lower()
-        if login and any(u.lower() == login for u in self.users):
+    def grant(self, user: str, member: Memberships, org: str = "") -> str | None:
+        """Why `user` is allowed by these lists, or None; `org` is the job's org (team ids)."""
+        login = norm_login(user)
+        if login and any(norm_login(u) == login for u in self.users):
             return f"{user} is listed in github_users"
         for org in self.orgs:
             if org.lower() in member.orgs:
@@ -124,7 +139,7 @@ class AllowList:
             if (org.lower(), slug.lower()) in member.teams:
                 return f"{user} is a member of team {org}/{slug}"
         for team_id in self.team_ids:
-            if team_id in member.team_ids:
+            if member.in_team(org, team_id):
                 return f"{user} is a member of team id {team_id}"
         return None
 
@@ -152,6 +167,11 @@ class AllowList:
             ids = ", ".join(str(i) for i in self.team_ids)
             parts.append(f"members of {_plural('team id', self.team_ids)} {ids}")
         return "; ".join(parts)
+
+
+def norm_login(login: str) -> str:
+    """Prow's github.NormLogin: lower case, without a leading `@`."""
+    return login.lower().removeprefix("@")
 
 
 def may_run(
@@ -185,8 +205,9 @@ def may_run(
     if not identity.authenticated or not identity.user:
         return Decision(False, f"authentication required: {who}")
     member = Memberships.from_groups(identity.groups)
+    org = org_repo.split("/", 1)[0] if org_repo else ""
     for allow_list in (config_level, job_level):
-        why = allow_list.grant(identity.user, member)
+        why = allow_list.grant(identity.user, member, org)
         if why is not None:
             return Decision(True, why)
     return Decision(

@@ -2,8 +2,9 @@
 
 `parse_prow_config` (pure) turns the YAML mapping into a `ProwConfig`, normalising Prow's two forms
 of default entries (old `*`/org/repo maps and new `*_entries` lists) into one ordered list each.
-It also holds the config-driven parts of job defaulting (decoration and prowjob defaults merging,
-presets) so that `prow_graphql.prow.loader` stays about files and jobs. No I/O here.
+It also holds the config-driven parts of job defaulting (default entries, prowjob defaults); the
+decoration merge lives in `decoration`, presets in `presets`, typed YAML access in `fields` (their
+names stay importable from here). No I/O here.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prow_graphql.errors import ConfigError
-
-Json = Mapping[str, Any]
+from prow_graphql.prow.decoration import apply_decoration_default, canonical_decoration
+from prow_graphql.prow.fields import FieldReader as FieldReader  # re-exported
+from prow_graphql.prow.fields import Json as Json  # re-exported
+from prow_graphql.prow.fields import is_mapping as is_mapping  # re-exported
+from prow_graphql.prow.fields import kind_of
+from prow_graphql.prow.presets import Preset as Preset  # re-exported
+from prow_graphql.prow.presets import apply_presets as apply_presets  # re-exported
+from prow_graphql.prow.presets import merge_presets as merge_presets  # re-exported
+from prow_graphql.prow.presets import parse_presets as parse_presets  # re-exported
+from prow_graphql.prow.presets import select_presets as select_presets  # re-exported
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_GITHUB_LINK_URL = "https://github.com"
@@ -38,11 +47,6 @@ class ConfigErrors(ConfigError):
         )
         super().__init__("\n".join([head, *(f"  - {e}" for e in errors)]))
         self.errors = tuple(errors)
-
-
-def is_mapping(value: Any) -> bool:
-    """isinstance(value, Mapping), with a fast path for dict (ABC checks are slow in bulk)."""
-    return type(value) is dict or isinstance(value, Mapping)
 
 
 def is_unset(value: Any) -> bool:
@@ -84,116 +88,18 @@ class ConfigEntry:
     config: Json
 
     def matches(self, org_repo: str, cluster: str) -> bool:
-        """Prow's entry matching: exact repo, its org, or wildcard; same for cluster (not regex)."""
-        cluster_ok = self.cluster in ("", "*", cluster)
-        org = org_repo.split("/", 1)[0]
-        repo_ok = self.repo in ("", "*", org_repo, org)
-        return cluster_ok and repo_ok
-
-
-@dataclass(frozen=True, slots=True)
-class Preset:
-    """A preset: applies to jobs carrying all of its labels (no labels = every job)."""
-
-    labels: Mapping[str, str] = field(default_factory=dict)
-    env: tuple[Json, ...] = ()
-    volumes: tuple[Json, ...] = ()
-    volume_mounts: tuple[Json, ...] = ()
-    tolerations: tuple[Json, ...] = ()
-    source_path: str = field(default="", compare=False)
-
-    def applies_to(self, labels: Mapping[str, str]) -> bool:
-        """Whether every label of this preset is on the job with the same value."""
-        return all(labels.get(key) == value for key, value in self.labels.items())
-
-
-def select_presets(presets: Iterable[Preset], labels: Mapping[str, str]) -> tuple[Preset, ...]:
-    """The presets that apply to a job with these labels, in order."""
-    return tuple(p for p in presets if p.applies_to(labels))
-
-
-def apply_presets(
-    presets: Iterable[Preset], labels: Mapping[str, str], spec: Json | None
-) -> tuple[Json | None, list[str]]:
-    """Apply the presets matching `labels` to a pod spec; returns (new spec, clash messages)."""
-    return merge_presets(select_presets(presets, labels), spec)
-
-
-def merge_presets(matching: Sequence[Preset], spec: Json | None) -> tuple[Json | None, list[str]]:
-    """Merge already-selected presets into a pod spec as Prow does: (new spec, clash messages).
-
-    Env and volumeMounts go to every regular container (Prow leaves init containers alone: job
-    pod specs may not have any), volumes and tolerations to the pod. A name already present
-    (from the job or an earlier preset), or an identical toleration, is a clash. The input is
-    not changed; only the touched lists are copied.
-    """
-    if spec is None or not any(
-        p.env or p.volumes or p.volume_mounts or p.tolerations for p in matching
-    ):
-        return spec, []
-    new_spec = dict(spec)
-    containers = [dict(c) for c in spec.get("containers") or () if is_mapping(c)]
-    clashes: list[str] = []
-    for key, attr, what in (
-        ("env", "env", "env var"),
-        ("volumeMounts", "volume_mounts", "volume mount"),
-    ):
-        if not any(getattr(p, attr) for p in matching):
-            continue
-        for container in containers:
-            existing = list(container.get(key) or ())
-            names = {_name(e) for e in existing}
-            for preset in matching:
-                for item in getattr(preset, attr):
-                    name = _name(item)
-                    if name in names:
-                        clashes.append(
-                            f"{_preset_origin(preset)} adds {what} {name!r}, which container "
-                            f"{container.get('name') or '(unnamed)'!r} already has (from the job "
-                            "or an earlier preset); remove it from the job or from the preset"
-                        )
-                        continue
-                    names.add(name)
-                    existing.append(item)
-            container[key] = existing
-    new_spec["containers"] = containers
-    volumes = list(spec.get("volumes") or ())
-    volume_names = {_name(v) for v in volumes}
-    tolerations = list(spec.get("tolerations") or ())
-    for preset in matching:
-        for volume in preset.volumes:
-            name = _name(volume)
-            if name in volume_names:
-                clashes.append(
-                    f"{_preset_origin(preset)} adds volume {name!r}, which the pod spec already "
-                    "has (from the job or an earlier preset); remove it from the job or the preset"
-                )
-                continue
-            volume_names.add(name)
-            volumes.append(volume)
-        for toleration in preset.tolerations:
-            if toleration in tolerations:
-                clashes.append(
-                    f"{_preset_origin(preset)} adds toleration {dict(toleration)!r}, which the pod "
-                    "spec already has; remove it from the job or from the preset"
-                )
-                continue
-            tolerations.append(toleration)
-    if volumes:
-        new_spec["volumes"] = volumes
-    if tolerations:
-        new_spec["tolerations"] = tolerations
-    return new_spec, clashes
-
-
-def _preset_origin(preset: Preset) -> str:
-    labels = ", ".join(f"{k}: {v}" for k, v in preset.labels.items()) or "no labels"
-    where = f" from {preset.source_path}" if preset.source_path else ""
-    return f"preset ({labels}){where}"
-
-
-def _name(item: Any) -> Any:
-    return item.get("name") if is_mapping(item) else None
+        """Prow's entry matching (config.go `matches`): exact repo, its org, or wildcard; same
+        for cluster (not regex). For Gerrit, the job's repo loses a `-review` suffix of its
+        first host label and an http(s):// prefix before the comparison."""
+        if self.cluster not in ("", "*", cluster):
+            return False
+        if self.repo in ("", "*", org_repo):
+            return True
+        first, dot, rest = org_repo.partition(".")
+        if dot and first.endswith("-review"):  # gerrit source.EnsureCodeURL
+            org_repo = f"{first.removesuffix('-review')}.{rest}"
+        org_repo = org_repo.removeprefix("https://").removeprefix("http://")
+        return self.repo in (org_repo, org_repo.split("/", 1)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,19 +113,20 @@ class PlankConfig:
     job_queue_capacities: Mapping[str, int] = field(default_factory=dict)
 
     def default_decoration_config(self, org_repo: str, cluster: str) -> dict[str, Any] | None:
-        """All entries matching (org_repo, cluster) merged in order; later entries win."""
+        """All entries matching (org_repo, cluster) applied in order; a later entry's set
+        fields win (Prow's mergeDefaultDecorationConfig, pointer semantics)."""
         merged: dict[str, Any] | None = None
         for entry in self.default_decoration_config_entries:
             if entry.matches(org_repo, cluster):
-                merged = merge_defaults(entry.config, merged, DECORATION_NESTED_KEYS)
+                merged = apply_decoration_default(canonical_decoration(entry.config), merged)
         return merged
 
     def decoration_config_for(
         self, org_repo: str, cluster: str, job_config: Json | None
     ) -> dict[str, Any]:
-        """The decoration config of a decorated job: its own fields over the matching defaults."""
+        """The decoration config of a decorated job: its own set fields over the defaults."""
         default = self.default_decoration_config(org_repo, cluster)
-        return merge_defaults(job_config, default, DECORATION_NESTED_KEYS) or {}
+        return apply_decoration_default(canonical_decoration(job_config), default) or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,137 +183,6 @@ class ProwConfig:
         return merged
 
 
-class FieldReader:
-    """Typed access to one YAML mapping; wrong types become ConfigErrors (collected, not raised).
-
-    Types follow Prow's Go structs: a number where Prow wants a string is an error, as it is
-    when Prow unmarshals the file.
-    """
-
-    def __init__(
-        self,
-        data: Json,
-        path: str,
-        errors: list[ConfigError],
-        *,
-        job: str | None = None,
-        prefix: str = "",
-    ) -> None:
-        self.data = data
-        self.path = path
-        self.errors = errors
-        self.job = job
-        self.prefix = prefix
-
-    def error(self, message: str) -> None:
-        """Record an error about this mapping."""
-        self.errors.append(ConfigError(message, path=self.path, job=self.job))
-
-    def _wrong(self, key: str, expected: str, value: Any) -> None:
-        shown = repr(value)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        hint = " (quote it)" if expected.startswith("a string") else ""
-        self.error(
-            f"{self.prefix}{key}: expected {expected}, got {_kind(value)} {shown}{hint}; "
-            f"fix the value"
-        )
-
-    def child(self, key: str) -> FieldReader | None:
-        """A reader over the mapping under `key`, or None when absent."""
-        value = self.mapping(key)
-        if value is None:
-            return None
-        return FieldReader(
-            value, self.path, self.errors, job=self.job, prefix=f"{self.prefix}{key}."
-        )
-
-    def string(self, key: str, default: str = "") -> str:
-        """A string field; null or absent gives `default`."""
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, str):
-            return value
-        self._wrong(key, "a string", value)
-        return default
-
-    def boolean(self, key: str, default: bool = False) -> bool:
-        """A boolean field; null or absent gives `default`."""
-        value = self.optional_boolean(key)
-        return default if value is None else value
-
-    def optional_boolean(self, key: str) -> bool | None:
-        """A boolean field that remembers whether it was set (Go's *bool)."""
-        value = self.data.get(key)
-        if value is None or isinstance(value, bool):
-            return value
-        self._wrong(key, "true or false", value)
-        return None
-
-    def integer(self, key: str, default: int = 0) -> int:
-        """An integer field; null or absent gives `default`."""
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        self._wrong(key, "an integer", value)
-        return default
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        """A list of strings; null or absent gives ()."""
-        value = self.data.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        self._wrong(key, "a list of strings", value)
-        return ()
-
-    def mapping(self, key: str) -> Json | None:
-        """A mapping field; null or absent gives None."""
-        value = self.data.get(key)
-        if value is None or is_mapping(value):
-            return value
-        self._wrong(key, "a mapping", value)
-        return None
-
-    def string_map(self, key: str) -> dict[str, str]:
-        """A map of strings to strings (labels, annotations, URL prefixes)."""
-        value = self.mapping(key)
-        if value is None:
-            return {}
-        result: dict[str, str] = {}
-        for k, v in value.items():
-            if isinstance(k, str) and isinstance(v, str):
-                result[k] = v
-            else:
-                self._wrong(f"{key}.{k}", "a string", v if isinstance(k, str) else k)
-        return result
-
-    def mappings(self, key: str) -> tuple[Json, ...]:
-        """A list of mappings; null or absent gives ()."""
-        value = self.data.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, list) and all(is_mapping(v) for v in value):
-            return tuple(value)
-        self._wrong(key, "a list of mappings", value)
-        return ()
-
-
-def _kind(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
 def parse_prow_config(data: Json, path: str) -> ProwConfig:
     """Parse config.yaml's mapping into a ProwConfig; raises ConfigErrors listing every problem."""
     errors: list[ConfigError] = []
@@ -443,20 +219,12 @@ def _parse_plank(r: FieldReader | None) -> PlankConfig:
         return PlankConfig()
     entries = _parse_entries(r, "default_decoration_config_entries", "config")
     by_key = _parse_config_map(r, "default_decoration_configs")
-    singular = r.mapping("default_decoration_config")
-    if singular is not None:
-        if "*" in by_key:
-            r.error(
-                "plank.default_decoration_config and plank.default_decoration_configs['*'] are "
-                "both set; move the first into the second"
-            )
-        else:
-            by_key = {"*": singular, **by_key}
+    # The singular `default_decoration_config` key was removed from Prow in 2020: Prow's decoder
+    # ignores it, so it is ignored here too (never merged into the defaults).
     if entries and by_key:
         r.error(
-            "plank.default_decoration_configs (or default_decoration_config) and "
-            "plank.default_decoration_config_entries are mutually exclusive; use only the "
-            "entries list"
+            "plank.default_decoration_configs and plank.default_decoration_config_entries are "
+            "mutually exclusive; use only the entries list"
         )
     elif by_key:
         entries = _map_to_entries(by_key)
@@ -488,7 +256,7 @@ def _parse_deck(r: FieldReader | None) -> DeckConfig:
             "exclusive; use only default_rerun_auth_configs"
         )
     elif by_key:
-        entries = _map_to_entries(by_key)
+        entries = _map_to_entries(by_key, empty_key_first=True)
     for entry in entries:
         message = rerun_auth_config_error(entry.config)
         if message:
@@ -526,37 +294,18 @@ def _parse_config_map(r: FieldReader, key: str) -> dict[str, Json]:
         if is_mapping(value):
             result[str(name)] = value
         elif value is not None:
-            r.error(f"{r.prefix}{key}.{name}: expected a mapping, got {_kind(value)}")
+            r.error(f"{r.prefix}{key}.{name}: expected a mapping, got {kind_of(value)}")
     return result
 
 
-def _map_to_entries(by_key: Mapping[str, Json]) -> tuple[ConfigEntry, ...]:
+def _map_to_entries(
+    by_key: Mapping[str, Json], *, empty_key_first: bool = False
+) -> tuple[ConfigEntry, ...]:
     # Prow's order: "*" first, then orgs, then org/repos; sorted within a group (Prow iterates a
-    # Go map there, but at most one org and one org/repo key can match a given job).
-    orgs = sorted(k for k in by_key if k != "*" and "/" not in k)
+    # Go map there, but at most one org and one org/repo key can match a given job). Deck's
+    # rerun-auth map puts "" before "*" (defaultRerunAuthMapToSlice).
+    first = [k for k in ("", "*") if k in by_key] if empty_key_first else ["*"] * ("*" in by_key)
+    orgs = sorted(k for k in by_key if k not in first and k != "*" and "/" not in k)
     repos = sorted(k for k in by_key if "/" in k)
-    keys = (["*"] if "*" in by_key else []) + orgs + repos
+    keys = first + orgs + repos
     return tuple(ConfigEntry(repo=k, cluster="", config=by_key[k]) for k in keys)
-
-
-def parse_presets(r: FieldReader, key: str = "presets") -> tuple[Preset, ...]:
-    """The `presets` list of a config or job file (each remembers the file it came from)."""
-    presets = []
-    for i, item in enumerate(r.mappings(key)):
-        pr = FieldReader(item, r.path, r.errors, prefix=f"{key}[{i}].")
-        parts = {k: pr.mappings(k) for k in ("env", "volumes", "volumeMounts")}
-        for part, items in parts.items():
-            for j, entry in enumerate(items):
-                if not isinstance(entry.get("name"), str) or not entry.get("name"):
-                    pr.error(f"{key}[{i}].{part}[{j}] has no name; give it a `name:`")
-        presets.append(
-            Preset(
-                labels=pr.string_map("labels"),
-                env=parts["env"],
-                volumes=parts["volumes"],
-                volume_mounts=parts["volumeMounts"],
-                tolerations=pr.mappings("tolerations"),
-                source_path=r.path,
-            )
-        )
-    return tuple(presets)

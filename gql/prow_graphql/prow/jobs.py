@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from prow_graphql.prow.goregex import GoRegex, compile_go_regex
 from prow_graphql.prow.objects import ProwJobType
 
 Json = Mapping[str, Any]
@@ -39,38 +40,10 @@ class ContainerView:
     env: tuple[EnvVar, ...] = ()
 
 
-def compile_go_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a Go RE2 pattern from Prow config with Python's `re` (raises re.error).
-
-    The two dialects agree on the syntax Prow configs use; Go's `\\z` (end of text) is
-    translated to Python's `\\Z`. Go-only syntax such as `\\pL` or a flag group that is not at
-    the start is reported as an invalid pattern.
-    """
-    if "\\z" in pattern:
-        out: list[str] = []
-        i = 0
-        while i < len(pattern):
-            pair = pattern[i : i + 2]
-            if pair == "\\z":
-                out.append("\\Z")
-                i += 2
-            elif pair.startswith("\\"):
-                out.append(pair)
-                i += 2
-            else:
-                out.append(pattern[i])
-                i += 1
-        pattern = "".join(out)
-    return re.compile(pattern)
-
-
 def default_trigger_for(name: str) -> str:
-    """The trigger regex a presubmit gets when it sets neither trigger nor rerun_command.
-
-    Matches a comment line `/test <name>`, also when <name> is one of several space-separated
-    names (`/test a <name>, b`); written to be valid both as Go RE2 and as Python `re`.
-    """
-    return rf"(?m)^/test(?:[ \t]+\S+)*?[ \t]+{re.escape(name)},?(?:\s.*)?$"
+    """The trigger regex Prow gives a presubmit that sets neither trigger nor rerun_command:
+    `/test <name>` on a line, also among several names; the name is not escaped (as in Prow)."""
+    return rf"(?m)^/test( | .* ){name},?($|\s.*)"
 
 
 def default_rerun_command_for(name: str) -> str:
@@ -80,40 +53,41 @@ def default_rerun_command_for(name: str) -> str:
 
 @dataclass(frozen=True)
 class Brancher:
-    """`branches` / `skip_branches`: unanchored regexes; skip_branches wins; none = all branches.
+    """`branches` / `skip_branches`: unanchored RE2 regexes; skip_branches wins; none = all.
 
-    Each pattern is compiled on its own (Prow joins them with `|`; for an unanchored search that
-    is the same, and it keeps Go-style leading flags like `(?i)` valid in Python).
+    As in Prow, all patterns of a list are joined with `|` into one regex, so an inline flag such
+    as `(?i)` at the start of the first pattern applies across the alternatives.
     """
 
     branches: tuple[str, ...] = ()
     skip_branches: tuple[str, ...] = ()
 
     @cached_property
-    def _run_res(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(compile_go_regex(b) for b in self.branches)
+    def _run_re(self) -> GoRegex | None:
+        return compile_go_regex("|".join(self.branches)) if self.branches else None
 
     @cached_property
-    def _skip_res(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(compile_go_regex(b) for b in self.skip_branches)
+    def _skip_re(self) -> GoRegex | None:
+        return compile_go_regex("|".join(self.skip_branches)) if self.skip_branches else None
 
     def errors(self) -> list[str]:
-        """Messages for patterns that do not compile (empty when all are valid)."""
+        """Messages for lists whose joined regex Go rejects (empty when both compile)."""
         found = []
         for key, patterns in (("branches", self.branches), ("skip_branches", self.skip_branches)):
-            for pattern in patterns:
+            if patterns:
+                joined = "|".join(patterns)
                 try:
-                    compile_go_regex(pattern)
+                    compile_go_regex(joined)
                 except re.error as exc:
-                    found.append(f"{key}: invalid regular expression {pattern!r}: {exc}")
+                    found.append(f"{key}: invalid regular expression {joined!r}: {exc}")
         return found
 
     def could_run(self, branch: str) -> bool:
         """Whether a job with these filters runs against base branch `branch`."""
-        if any(p.search(branch) for p in self._skip_res):
+        if self._skip_re is not None and self._skip_re.search(branch):
             return False
-        if self.branches:
-            return any(p.search(branch) for p in self._run_res)
+        if self._run_re is not None:
+            return self._run_re.search(branch) is not None
         return True
 
     @property
@@ -234,7 +208,7 @@ class Presubmit(JobBase):
         return self.brancher.could_run(branch)
 
     @cached_property
-    def _trigger_re(self) -> re.Pattern[str] | None:
+    def _trigger_re(self) -> GoRegex | None:
         return compile_go_regex(self.trigger) if self.trigger else None
 
     def trigger_matches(self, comment: str) -> bool:

@@ -37,15 +37,10 @@ def deck_url_default(plank: PlankConfig) -> str | None:
 
 
 def job_url_prefix(spec: Mapping[str, Any], plank: PlankConfig) -> str:
-    """Prow's prefix lookup: gcs_configuration.job_url_prefix, then org/repo, org, "*".
-
-    A trailing "gcs/" (or "gcs") is trimmed, as Prow does, because the storage provider segment
-    is appended separately.
-    """
-    prefix = _raw_prefix(spec, plank)
-    if prefix.endswith("gcs/"):
-        return prefix[: -len("gcs/")]
-    return prefix.removesuffix("gcs")
+    """Prow's prefix lookup (Plank.GetJobURLPrefix): gcs_configuration.job_url_prefix, then
+    org/repo, org, "*". Used as written: a trailing "gcs/" is kept (Prow stopped trimming it in
+    2021), so such a prefix gives .../gcs/gs/<bucket>/..., as in Prow."""
+    return _raw_prefix(spec, plank)
 
 
 def job_url(prowjob: Mapping[str, Any], build_id: str, plank: PlankConfig) -> str:

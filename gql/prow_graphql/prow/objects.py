@@ -121,6 +121,8 @@ class ProwJobRecord:
     completion_time: datetime | None = None
     labels: Mapping[str, str] = EMPTY
     annotations: Mapping[str, str] = EMPTY
+    # spec.hidden: Deck hides the run (see visibility.py); kept because the raw spec is not.
+    hidden: bool = False
     # Kept for compatibility; the cache no longer holds raw objects (see from_object).
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -173,6 +175,7 @@ class ProwJobRecord:
             completion_time=parse_time(status.get("completionTime")),
             labels=FrozenMap(meta.get("labels")),
             annotations=FrozenMap(meta.get("annotations")),
+            hidden=spec.get("hidden") is True,
         )
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prow_graphql.errors import InvalidInput, PullRequestRequired
+from prow_graphql.prow.crd_shape import shape_prowjob
 from prow_graphql.prow.jobs import Job, JobBase, Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.objects import (
     ANNOTATION_TRIGGERED_BY,
@@ -52,6 +53,8 @@ _AUTHOR_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[bot\])?
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 _MAX_NAME_LENGTH = 255
 _MAX_AUTHOR_LENGTH = 256
+# Set by Prow's trigger plugin on presubmit ProwJobs; crier's failure comment reads it.
+LABEL_IS_OPTIONAL = "prow.k8s.io/is-optional"
 
 
 # --- refs -----------------------------------------------------------------------------------
@@ -254,7 +257,8 @@ def _complete_primary_refs(refs: Refs, job: JobBase) -> dict[str, Any]:
     _put(out, "skip_fetch_head", job.skip_fetch_head)
     decoration = job.decoration_config
     if decoration is not None:
-        _put(out, "blobless_fetch", decoration.get("blobless_fetch"))
+        if decoration.get("blobless_fetch") is not None:  # a *bool: false is written too
+            out["blobless_fetch"] = decoration["blobless_fetch"]
         _put(out, "sparse_checkout_files", _thaw(decoration.get("sparse_checkout_files")))
     return out
 
@@ -315,7 +319,10 @@ def build_prowjob(
     if overrides and isinstance(pod_spec, dict):
         set_container_env(pod_spec, overrides)
 
-    labels = {**job.labels, **(extra_labels or {})}
+    labels = dict(job.labels)
+    if isinstance(job, Presubmit) and run_as is ProwJobType.PRESUBMIT:
+        labels[LABEL_IS_OPTIONAL] = "true" if job.optional else "false"
+    labels.update(extra_labels or {})
     annotations = {**job.annotations, **(extra_annotations or {})}
     if author is not None:
         annotations[ANNOTATION_TRIGGERED_BY] = author
@@ -340,17 +347,22 @@ def new_prowjob(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     state = ProwJobState.SCHEDULING if scheduler_enabled else ProwJobState.TRIGGERED
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": name if name is not None else str(uuid.uuid4()),
-            "labels": labels,
-            "annotations": annotations,
-        },
-        "spec": spec_copy,
-        "status": {"startTime": format_time(now.astimezone(UTC)), "state": str(state)},
-    }
+    # Every ProwJob the gateway builds passes here: shape it as Prow's CRD makes a cluster store
+    # it, so a dryRun manifest is what the API server would keep and a create is never refused
+    # for a shape Go's encoder would have fixed.
+    return shape_prowjob(
+        {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {
+                "name": name if name is not None else str(uuid.uuid4()),
+                "labels": labels,
+                "annotations": annotations,
+            },
+            "spec": spec_copy,
+            "status": {"startTime": format_time(now.astimezone(UTC)), "state": str(state)},
+        }
+    )
 
 
 def labels_and_annotations(

@@ -24,7 +24,20 @@ class GraphQLContext:
     response: Any = None
     connection_params: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    hidden_jobs_group: str | None = None
 
     def views(self) -> JobViews:
-        """GraphQL views of the current config snapshot."""
-        return self.view_cache.get(self.service.config.index)
+        """GraphQL views of the current config snapshot, as far as the caller may see it."""
+        return self.view_cache.get(self.service.config.index, include_hidden=self.sees_hidden())
+
+    def sees_hidden(self) -> bool:
+        """Whether the caller is in --hidden-jobs-group (decided on the current identity)."""
+        group = self.hidden_jobs_group
+        return group is not None and self.identity.authenticated and group in self.identity.groups
+
+    def hidden_repos(self) -> tuple[str, ...] | None:
+        """What to hide from this caller's ProwJob reads: None (nothing), or deck.hidden_repos
+        (ProwJobs with spec.hidden are hidden too)."""
+        if self.sees_hidden():
+            return None
+        return self.service.config.index.config.deck.hidden_repos

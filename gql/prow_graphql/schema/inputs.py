@@ -15,7 +15,10 @@ from prow_graphql.service import TriggerRequest
 class PullRequestInput:
     number: int
     sha: str | None = strawberry.field(
-        default=None, description="Head SHA (40 hex); omitted: clonerefs tests the PR's head."
+        default=None,
+        description="PR head commit (40 lowercase hex). Omitted: clonerefs tests whatever the "
+        "PR's head is when the pod starts, and the run cannot gate a merge (Tide counts only "
+        "runs that name the head SHA) nor report a commit status. Required with --require-shas.",
     )
     author: str | None = None
 
@@ -35,6 +38,13 @@ class TriggerJobInput:
         description="The type to run as; a presubmit may be run as POSTSUBMIT."
     )
     base_ref: str = strawberry.field(default="", description="Branch to test, e.g. main.")
+    base_sha: str | None = strawberry.field(
+        default=None,
+        description="Commit of baseRef to test (40 lowercase hex), written to refs.base_sha "
+        "(PULL_BASE_SHA). Omitted: clonerefs checks out the branch head when the pod starts; "
+        "such a run cannot gate a merge (Tide needs the base SHA a presubmit was tested "
+        "against). Required with --require-shas. Not allowed for periodics.",
+    )
     pull_request: PullRequestInput | None = strawberry.field(
         default=None, description="Required to run as PRESUBMIT."
     )
@@ -66,6 +76,7 @@ class TriggerJobInput:
             job=self.job.strip(),
             type=self.type.to_domain(),
             base_ref=self.base_ref.strip(),
+            base_sha=(self.base_sha or "").strip(),
             pull_request=DomainPullRequest(
                 number=pr.number, sha=(pr.sha or "").strip(), author=(pr.author or "").strip()
             )

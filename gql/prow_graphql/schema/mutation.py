@@ -54,7 +54,10 @@ AbortProwJobResult = Annotated[
     | gql_errors.ProwJobNotFound
     | NotAbortable
     | gql_errors.PermissionDenied
-    | gql_errors.InvalidInput,
+    | gql_errors.InvalidInput
+    | gql_errors.InvalidProwJob
+    | gql_errors.BackendUnavailable
+    | gql_errors.BackendForbidden,
     strawberry.union("AbortProwJobResult"),
 ]
 
@@ -64,7 +67,10 @@ RerunProwJobResult = Annotated[
     | gql_errors.JobNotFound
     | gql_errors.AmbiguousJob
     | gql_errors.PermissionDenied
-    | gql_errors.InvalidInput,
+    | gql_errors.InvalidInput
+    | gql_errors.InvalidProwJob
+    | gql_errors.BackendUnavailable
+    | gql_errors.BackendForbidden,
     strawberry.union("RerunProwJobResult"),
 ]
 
@@ -74,7 +80,10 @@ TriggerJobResult = Annotated[
     | gql_errors.PullRequestRequired
     | gql_errors.AmbiguousJob
     | gql_errors.InvalidInput
-    | gql_errors.PermissionDenied,
+    | gql_errors.PermissionDenied
+    | gql_errors.InvalidProwJob
+    | gql_errors.BackendUnavailable
+    | gql_errors.BackendForbidden,
     strawberry.union("TriggerJobResult"),
 ]
 
@@ -88,7 +97,7 @@ class Mutation:
         ctx = info.context
         try:
             outcome = await ctx.service.trigger(input.to_request(), ctx.identity)
-        except errors.UserError as exc:
+        except (errors.UserError, errors.BackendError) as exc:
             return _user_error(exc)
         return _success(outcome)
 
@@ -108,6 +117,8 @@ class Mutation:
             return gql_errors.PermissionDenied(message=exc.message)
         except errors.InvalidInput as exc:
             return gql_errors.invalid_input(exc, prefix="")
+        except errors.BackendError as exc:
+            return gql_errors.backend_error(exc)
         return AbortProwJobSuccess(prow_job=prow_job(record, ctx.service.links(record)))
 
     @strawberry.mutation(
@@ -122,7 +133,7 @@ class Mutation:
             outcome = await ctx.service.rerun(name, DomainRerunMode(mode.value), ctx.identity)
         except errors.ProwJobNotFound as exc:
             return gql_errors.ProwJobNotFound(message=exc.message, name=name)
-        except errors.UserError as exc:
+        except (errors.UserError, errors.BackendError) as exc:
             result = _user_error(exc, prefix="")
             if isinstance(result, gql_errors.PullRequestRequired):
                 return gql_errors.InvalidInput(
@@ -133,15 +144,22 @@ class Mutation:
 
 
 def _user_error(
-    exc: errors.UserError, prefix: str = "input"
+    exc: errors.UserError | errors.BackendError, prefix: str = "input"
 ) -> (
     gql_errors.JobNotFound
     | gql_errors.AmbiguousJob
     | gql_errors.PullRequestRequired
     | gql_errors.InvalidInput
     | gql_errors.PermissionDenied
+    | gql_errors.InvalidProwJob
+    | gql_errors.BackendUnavailable
+    | gql_errors.BackendForbidden
 ):
     """The typed GraphQL result for an expected failure (unknown kinds are re-raised)."""
+    if isinstance(exc, errors.BackendError):
+        return gql_errors.backend_error(exc)
+    if isinstance(exc, errors.InvalidProwJob):
+        return gql_errors.invalid_prowjob(exc)
     if isinstance(exc, errors.InvalidInput):
         return gql_errors.invalid_input(exc, prefix)
     if isinstance(exc, errors.JobNotFound):

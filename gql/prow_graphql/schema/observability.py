@@ -7,10 +7,14 @@ import time
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from prow_graphql.errors import Unauthenticated, UserError
+from prow_graphql.errors import BackendError, Unauthenticated, UserError
 from prow_graphql.metrics import Outcome
+from prow_graphql.request_rules import echo
+from prow_graphql.schema.backend_errors import type_backend_error
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,10 @@ class OperationMetrics(SchemaExtension):
         metrics = getattr(ctx.context, "metrics", None)
         if metrics is None:
             return
-        op_type = ctx.operation_type.value if ctx.operation_type is not None else "unknown"
+        try:
+            op_type = ctx.operation_type.value if ctx.operation_type is not None else "unknown"
+        except RuntimeError:  # the document did not parse, or names no such operation
+            op_type = "unknown"
         metrics.observe_request(
             op_type, ctx.operation_name, _outcome(ctx), time.perf_counter() - started
         )
@@ -65,8 +72,8 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _should_mask(self, error: GraphQLError) -> bool:
         original = error.original_error
-        if original is None or isinstance(original, UserError):
-            return False
+        if original is None or isinstance(original, (*CLIENT_FAULTS, BackendError)):
+            return False  # BackendErrors are typed by log_errors instead
         request_id = getattr(self.execution_context.context, "request_id", "")
         log.error(
             "unexpected error at %s (request %s): %r",
@@ -77,3 +84,34 @@ class MaskUnexpectedErrors(MaskErrors):
             extra={"request_id": request_id},
         )
         return True
+
+
+MAX_MESSAGE = 1000
+# Exceptions that mean the request was wrong (Strawberry raises the last three for documents
+# that name no runnable operation): shown as they are, logged at INFO.
+CLIENT_FAULTS = (UserError, CannotGetOperationTypeError, InvalidOperationTypeError,
+                 MissingQueryError)  # fmt: skip
+
+
+def log_errors(errors: list[GraphQLError], request_id: str = "-") -> None:
+    """Log each error of an operation at a level that matches whose fault it is, and bound
+    its message.
+
+    Client mistakes (syntax, validation, limits, UserError) are INFO, cut to a bounded length:
+    a stream of bad requests must not flood ERROR nor echo megabytes of caller text. Anything
+    else is a server fault: ERROR with its traceback.
+    """
+    for error in errors:
+        # Messages echo caller text (an unknown 200 KB field name): answer with a bounded one.
+        error.message = echo(error.message, MAX_MESSAGE)
+        original = error.original_error
+        if isinstance(original, BackendError):
+            log.warning("backend failure (request %s): %r", request_id, original,
+                        extra={"request_id": request_id})  # fmt: skip
+            type_backend_error(error)
+        elif original is None or isinstance(original, CLIENT_FAULTS):
+            log.info("rejected operation (request %s): %s", request_id, echo(str(error.message)),
+                     extra={"request_id": request_id})  # fmt: skip
+        else:
+            log.error("operation failed (request %s): %s", request_id, echo(error.message),
+                      exc_info=original, extra={"request_id": request_id})  # fmt: skip

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from prow_graphql import errors
+from prow_graphql.schema import history
 from prow_graphql.schema.cache_status import CacheStatus, cache_status
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
@@ -13,15 +14,14 @@ from prow_graphql.schema.types import (
     ConfigStatus,
     JobCounts,
     JobDefinition,
-    PageInfo,
     ProwJob,
     ProwJobConnection,
-    ProwJobEdge,
     ProwJobFilter,
     ProwJobType,
     Repo,
     prow_job,
 )
+from prow_graphql.schema.visibility import hidden_from, visible
 
 Ctx = Info[GraphQLContext, None]
 
@@ -73,7 +73,9 @@ class Query:
     def prow_job(self, info: Ctx, name: str) -> ProwJob | None:
         service = info.context.service
         record = service.get(name)
-        return prow_job(record, service.links(record)) if record is not None else None
+        if record is None or hidden_from(info.context.hidden_repos(), record):
+            return None  # a hidden ProwJob does not exist for this caller
+        return prow_job(record, service.links(record))
 
     @strawberry.field(description="ProwJobs newest first (Relay connection over the watch cache).")
     def prow_jobs(
@@ -85,21 +87,20 @@ class Query:
     ) -> ProwJobConnection:
         service = info.context.service
         f = filter or ProwJobFilter()
-        page = service.list(
-            to_filter(f.org, f.repo, f.job, f.type, f.state), first=first, after=after
-        )
-        edges = [
-            ProwJobEdge(cursor=c, node=prow_job(r, service.links(r)))
-            for r, c in zip(page.records, page.cursors, strict=True)
-        ]
-        return ProwJobConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
-            total_count=page.total_count,
-        )
+        domain = to_filter(f.org, f.repo, f.job, f.type, f.state)
+        page = service.list(visible(domain, info.context.hidden_repos()), first=first, after=after)
+        return history.connection(service, page)
+
+    job_runs: history.JobRunsResult = strawberry.field(
+        resolver=history.job_runs,
+        description="One job's runs from the watch cache, newest first, optionally on one "
+        "org/repo and base branch; JobNotFound for a job that is neither configured nor cached.",
+    )
+    job_stats: history.JobStatsResult = strawberry.field(
+        resolver=history.job_stats,
+        description="How one job has been doing: runs, pass rate, p50/p90 duration and the last "
+        "failure (with its links), over its runs in the watch cache.",
+    )
 
     @strawberry.field(description="How fresh the ProwJob watch cache is.")
     def cache_status(self, info: Ctx) -> CacheStatus:

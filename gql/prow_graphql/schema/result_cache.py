@@ -9,28 +9,35 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import ExecutionResult, FieldNode, OperationType
 from strawberry.extensions import SchemaExtension
 
+from prow_graphql.schema.bounded import ByteLRU
 from prow_graphql.schema.documents import chosen_operation
+from prow_graphql.schema.visibility import classed
 
 CONFIG_ONLY_FIELDS = frozenset({"repos", "repo", "periodics", "job", "__typename"})
 
 
 class ResultStore:
-    """A bounded LRU of execution results, emptied whenever the config generation changes."""
+    """An LRU of execution results bounded in bytes, emptied whenever the config generation
+    changes. Each spelling of a query is a separate entry, so entries are weighed by their
+    encoded size: a few huge answers cannot pin hundreds of megabytes."""
 
-    def __init__(self, max_entries: int = 256) -> None:
-        self._max = max_entries
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self._generation = -1
-        self._results: OrderedDict[tuple[str, str | None, str], ExecutionResult] = OrderedDict()
+        self._results: ByteLRU[tuple[str, str | None, str], ExecutionResult] = ByteLRU(max_bytes)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+
+    @property
+    def weight(self) -> int:
+        """Bytes held (as encoded JSON)."""
+        return self._results.weight
 
     def get(self, generation: int, key: tuple[str, str | None, str]) -> ExecutionResult | None:
         """The cached result for `key` under `generation`, if any."""
@@ -42,7 +49,6 @@ class ResultStore:
             if result is None:
                 self.misses += 1
                 return None
-            self._results.move_to_end(key)
             self.hits += 1
             return result
 
@@ -52,12 +58,11 @@ class ResultStore:
         """Remember `result` (results with errors are never cached)."""
         if result.errors:
             return
+        weight = len(key[0]) + len(key[2]) + len(json.dumps(result.data, default=str))
         with self._lock:
             if generation != self._generation:
                 return
-            self._results[key] = result
-            while len(self._results) > self._max:
-                self._results.popitem(last=False)
+            self._results.put(key, result, weight)
 
 
 class ConfigResultCache(SchemaExtension):
@@ -69,6 +74,8 @@ class ConfigResultCache(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         key = _cache_key(ctx.query, ctx.operation_name, ctx.variables, ctx.graphql_document)
+        if key is not None:
+            key = classed(key, ctx.context)  # answers differ by what the caller may see
         generation = ctx.context.service.config.index.generation if key else -1
         if key is not None:
             cached = self.store.get(generation, key)

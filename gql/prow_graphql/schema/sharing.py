@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import FieldNode, OperationType, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import FieldNode, OperationType
 
 from prow_graphql.backpressure import DEFAULT_LIMIT, CoalescingQueue
-from prow_graphql.schema.documents import chosen_operation
+from prow_graphql.schema.bounded import short_text_cache
+from prow_graphql.schema.documents import chosen_operation, parse_bounded
 from prow_graphql.schema.result_keys import merge_results, overflow_result, result_key
 
 # Root field → whether a late joiner first gets the latest result (a state) or not (an event).
@@ -287,11 +286,10 @@ def share_key(
     return (query, operation_name, variables_key), replay
 
 
-@functools.lru_cache(maxsize=512)
+@short_text_cache(maxsize=512)
 def _shareable(query: str, operation_name: str | None) -> bool | None:
-    try:
-        document = parse(query)
-    except GraphQLSyntaxError:
+    document = parse_bounded(query)
+    if document is None:
         return None
     operation = chosen_operation(document, operation_name, OperationType.SUBSCRIPTION)
     if operation is None:
@@ -308,11 +306,10 @@ def _shareable(query: str, operation_name: str | None) -> bool | None:
     return replay
 
 
-@functools.lru_cache(maxsize=512)
+@short_text_cache(maxsize=512)
 def is_subscription(query: str, operation_name: str | None) -> bool:
     """Whether the operation a request runs is a subscription (for counting open streams)."""
-    try:
-        document = parse(query)
-    except GraphQLSyntaxError:
+    document = parse_bounded(query)
+    if document is None:
         return False
     return chosen_operation(document, operation_name, OperationType.SUBSCRIPTION) is not None

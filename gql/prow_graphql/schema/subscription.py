@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
+from prow_graphql.schema import logs
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
 from prow_graphql.schema.types import (
@@ -16,6 +17,7 @@ from prow_graphql.schema.types import (
     ProwJobFilter,
     prow_job,
 )
+from prow_graphql.schema.visibility import hidden_from, visible
 
 Ctx = Info[GraphQLContext, None]
 
@@ -28,7 +30,10 @@ class Subscription:
     )
     async def prow_job_updated(self, info: Ctx, name: str) -> AsyncGenerator[ProwJob, None]:
         service = info.context.service
+        hidden_repos = info.context.hidden_repos()
         async for record in service.follow(name):
+            if hidden_from(hidden_repos, record):
+                return  # a hidden ProwJob does not exist for this caller
             yield prow_job(record, service.links(record))
 
     @strawberry.subscription(
@@ -40,10 +45,19 @@ class Subscription:
     ) -> AsyncGenerator[ProwJobEvent, None]:
         service = info.context.service
         f = filter or ProwJobFilter()
-        domain_filter = to_filter(f.org, f.repo, f.job, f.type, f.state)
+        domain_filter = visible(
+            to_filter(f.org, f.repo, f.job, f.type, f.state), info.context.hidden_repos()
+        )
         async for change in service.events(domain_filter, snapshot=include_snapshot):
             yield ProwJobEvent(
                 type=ProwJobEventType(change.kind.value),
                 prow_job=prow_job(change.record, service.links(change.record)),
                 snapshot=change.snapshot,
             )
+
+    prow_job_log: AsyncGenerator[logs.ProwJobLogEvent, None] = strawberry.subscription(
+        resolver=logs.prow_job_log,
+        description="The live output of a ProwJob's container (default: test), read from its "
+        "build cluster as it is written: the lines so far, then new lines; completes when the "
+        "container ends. WAITING, POD_GONE and UNAVAILABLE events say why there is no log.",
+    )

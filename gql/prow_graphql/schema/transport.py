@@ -1,7 +1,8 @@
-"""graphql-transport-ws with shared subscriptions sent from one loop (see sharing.py).
+"""WebSocket protocol handlers: graphql-transport-ws with shared subscriptions sent from one
+loop (see sharing.py), and legacy graphql-ws that runs every kind of operation.
 
 A shareable operation does not get its own result stream: it becomes a direct follower of the
-shared execution, whose pump sends each `next` frame (encoded once, see FrameCache) to every
+shared execution, whose pump sends each `next` frame (encoded once, see frames.FrameCache) to every
 follower in turn. Everything else — and the protocol itself — is Strawberry's handler.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -17,11 +19,28 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types.execution import PreExecutionError
 
+from prow_graphql.schema.admission import key_of, limiter_of, refusal_error
 from prow_graphql.schema.sharing import share_key
+from prow_graphql.schema.visibility import class_context, classed
+from prow_graphql.schema.ws_checks import CheckedGraphQLWSHandler, transport_problem
 
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     """Strawberry's graphql-transport-ws handler; shareable operations join shared streams."""
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # Strawberry closes the whole socket (4400) on a syntax error or an unknown operation
+        # name, taking the client's other subscriptions with it; the protocol's `error` message
+        # exists for errors raised before execution, so every such error gets one.
+        return None
+
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_problem(message)  # shapes Strawberry would crash on
+        if problem is not None:
+            await self.handle_invalid_message(f"Invalid message: {problem}")
+            return
+        await super().handle_message(message)
 
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         shared = getattr(self.schema, "shared", None)
@@ -30,6 +49,8 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await super().run_operation(operation)
             return
         key, replay = found
+        # Shared per visibility class, run with a context that knows only the class.
+        key = classed(key, self.context)
         schema: Any = self.schema
         first = True
 
@@ -37,7 +58,7 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             return schema.stream_unshared(
                 operation.query,
                 variable_values=operation.variables,
-                context_value=self.context,
+                context_value=class_context(self.context),
                 root_value=self.root_value,
                 operation_name=operation.operation_name,
             )
@@ -50,6 +71,25 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await operation.send_next(result)
             first = False
 
+        limiter, caller = limiter_of(self.context), key_of(self.context)
+        if limiter is not None and not limiter.acquire(caller):  # per-identity subscriptions
+            error = refusal_error(limiter, caller).formatted
+            with contextlib.suppress(_OperationStreamClosed):
+                await operation.send_operation_message(
+                    {"id": operation.id, "type": "error", "payload": [error]}
+                )
+            self.operations.pop(operation.id, None)
+            return
+        try:
+            await self._follow_shared(operation, key, replay, start, deliver)
+        finally:
+            if limiter is not None:
+                limiter.release(caller)
+
+    async def _follow_shared(
+        self, operation: Operation[Any, Any], key: Any, replay: bool, start: Any, deliver: Any
+    ) -> None:
+        shared: Any = getattr(self.schema, "shared", None)
         stream, follower = shared.attach(key, replay, start, deliver)
         metrics = getattr(self.context, "metrics", None)
         counting = metrics.subscription() if metrics is not None else contextlib.nullcontext()
@@ -68,3 +108,32 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             raise
         finally:
             shared.detach(key, stream, follower)
+
+
+class AnyOperationWSHandler(CheckedGraphQLWSHandler):
+    """The legacy graphql-ws protocol (subscriptions-transport-ws), for queries and mutations too.
+
+    Its `start` message may carry any operation (Python's `gql` sends its schema introspection and
+    queries that way), but Strawberry's handler runs only subscriptions. Malformed messages are
+    refused first (ws_checks). It asks its schema to
+    `subscribe`, so the handler is given a schema whose `subscribe` streams any operation: a
+    query or mutation yields one result, then `complete`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = _AnyOperation(self.schema)  # type: ignore[assignment]
+
+
+class _AnyOperation:
+    """A schema whose `subscribe` is `stream` without the subscriptions-only restriction."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        # `stream` takes `subscribe`'s arguments, and with no allowed_operation_types runs any.
+        return await self._schema.stream(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)

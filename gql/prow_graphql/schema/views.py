@@ -9,7 +9,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from prow_graphql.prow.jobs import JobBase
 from prow_graphql.prow.loader import JobIndex
+from prow_graphql.prow.visibility import job_hidden
 from prow_graphql.schema.types import JobDefinition, Repo, job_definition
 
 
@@ -23,24 +25,26 @@ class JobViews:
     periodics: tuple[JobDefinition, ...]
 
 
-def build_views(index: JobIndex) -> JobViews:
-    """Convert a whole snapshot (the only place config jobs become GraphQL objects)."""
+def build_views(index: JobIndex, include_hidden: bool = True) -> JobViews:
+    """Convert a whole snapshot (the only place config jobs become GraphQL objects); without
+    `include_hidden`, hidden jobs and deck.hidden_repos are left out, as Deck does."""
+    hidden_repos = index.config.deck.hidden_repos
+
+    def shown(job: JobBase, org_repo: str | None) -> bool:
+        return include_hidden or not job_hidden(job.hidden, org_repo, hidden_repos)
+
     repos = []
     for org_repo in index.repos():
         org, _, name = org_repo.partition("/")
-        repos.append(
-            Repo(
-                org=org,
-                repo=name,
-                presubmits=[job_definition(j) for j in index.presubmits(org_repo)],
-                postsubmits=[job_definition(j) for j in index.postsubmits(org_repo)],
-            )
-        )
+        presubmits = [job_definition(j) for j in index.presubmits(org_repo) if shown(j, org_repo)]
+        postsubmits = [job_definition(j) for j in index.postsubmits(org_repo) if shown(j, org_repo)]
+        if include_hidden or presubmits or postsubmits:
+            repos.append(Repo(org=org, repo=name, presubmits=presubmits, postsubmits=postsubmits))
     return JobViews(
         generation=index.generation,
         repos=tuple(repos),
         by_repo={f"{r.org}/{r.repo}": r for r in repos},
-        periodics=tuple(job_definition(j) for j in index.periodics),
+        periodics=tuple(job_definition(j) for j in index.periodics if shown(j, None)),
     )
 
 
@@ -48,17 +52,18 @@ class JobViewCache:
     """Holds the views of the newest snapshot asked for; rebuilt when the generation changes."""
 
     def __init__(self) -> None:
-        self._views: JobViews | None = None
+        # One entry per visibility class (with and without hidden jobs).
+        self._views: dict[bool, JobViews] = {}
         self._lock = threading.Lock()
 
-    def get(self, index: JobIndex) -> JobViews:
+    def get(self, index: JobIndex, include_hidden: bool = True) -> JobViews:
         """Views for `index`, built on first use of its generation."""
-        views = self._views
+        views = self._views.get(include_hidden)
         if views is not None and views.generation == index.generation:
             return views
         with self._lock:
-            views = self._views
+            views = self._views.get(include_hidden)
             if views is None or views.generation != index.generation:
-                views = build_views(index)
-                self._views = views
+                views = build_views(index, include_hidden)
+                self._views[include_hidden] = views
             return views

@@ -6,6 +6,7 @@ store itself. Validation errors are `errors.UserError`s whose `field` uses the d
 """
 
 from prow_graphql.service.lifecycle import Lifecycle
+from prow_graphql.service.logs import LogEvent, LogEventKind, Logs
 from prow_graphql.service.models import (
     NotAbortable,
     Policy,
@@ -16,16 +17,18 @@ from prow_graphql.service.models import (
     TriggerOutcome,
     TriggerRequest,
 )
-from prow_graphql.service.reads import Reads
 from prow_graphql.service.triggering import Triggering
 
 
-class GatewayService(Triggering, Lifecycle, Reads):
-    """Trigger, abort, rerun, list and follow ProwJobs (one config holder, store, informer)."""
+class GatewayService(Triggering, Lifecycle, Logs):
+    """Trigger, abort, rerun, list and follow ProwJobs and their logs (one config holder, store,
+    informer)."""
 
 
 __all__ = [
     "GatewayService",
+    "LogEvent",
+    "LogEventKind",
     "NotAbortable",
     "Policy",
     "ProwJobFilter",

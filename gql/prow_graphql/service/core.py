@@ -16,6 +16,7 @@ from prow_graphql.prow.authz import may_run
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.service.models import Policy, TriggerOutcome
 from prow_graphql.store.base import ProwJobObject, ProwJobStore
+from prow_graphql.store.pod_logs import PodLogSource
 
 
 class ServiceCore:
@@ -31,6 +32,7 @@ class ServiceCore:
         policy: Policy | None = None,
         metrics: Metrics | None = None,
         follow_wait: float = 30.0,
+        pod_logs: PodLogSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
@@ -41,6 +43,7 @@ class ServiceCore:
         self._deck_url = deck_url
         self._follow_wait = follow_wait
         self._clock = clock
+        self.pod_logs = pod_logs
 
     @property
     def deck_url(self) -> str | None:

@@ -18,12 +18,25 @@ from prow_graphql.prow.objects import (
     Refs,
     parse_refs,
 )
-from prow_graphql.prow.prowjob import build_prowjob, new_prowjob, new_refs, set_container_env
+from prow_graphql.prow.prowjob import build_spec, new_prowjob, new_refs, set_container_env
 from prow_graphql.service.core import ServiceCore, author_of
 from prow_graphql.service.models import NotAbortable, RerunMode, TriggerOutcome
 from prow_graphql.store.base import ProwJobObject
 
-_ABORTABLE = frozenset({ProwJobState.TRIGGERED, ProwJobState.PENDING, ProwJobState.SCHEDULING})
+# Deck aborts only these (not scheduling: the scheduler has not placed the job yet).
+_ABORTABLE = frozenset({ProwJobState.TRIGGERED, ProwJobState.PENDING})
+# Deck's ComponentSpecifiedAnnotationsAndLabels: kept from the old run by a LATEST rerun.
+COMPONENT_KEYS = frozenset(
+    {
+        "prow.k8s.io/gerrit-revision",
+        "prow.k8s.io/gerrit-patchset",
+        "prow.k8s.io/gerrit-report-label",
+        "event-GUID",
+        "created-by-tide",
+        "prow.k8s.io/gerrit-id",
+        "prow.k8s.io/gerrit-instance",
+    }
+)
 
 
 class Lifecycle(ServiceCore):
@@ -52,7 +65,7 @@ class Lifecycle(ServiceCore):
                 "metadata": {"resourceVersion": record.resource_version},
                 "status": {
                     "state": ProwJobState.ABORTED.value,
-                    "description": f"{identity.display} successfully aborted {name}.",
+                    "description": _done(identity, "aborted", name),
                 },
             }
             try:
@@ -61,44 +74,76 @@ class Lifecycle(ServiceCore):
                 continue
         raise NotAbortable(f"ProwJob {name} kept changing; try again")
 
+    async def set_state(
+        self, name: str, current: ProwJobState, desired: ProwJobState, identity: Identity
+    ) -> ProwJobRecord | None:
+        """Gangway's bulk status change for one job: `current` → `desired`, or None if the job
+        is no longer in `current`. Gated and authorized like abort (it is a mass abort)."""
+        if not self.policy.enable_abort:
+            raise PermissionDenied(
+                "changing job states is disabled on this server; start it with --enable-abort"
+            )
+        obj = await self._get_object(name)
+        record = ProwJobRecord.from_object(obj)
+        spec = obj.get("spec") or {}
+        self._authorize(spec.get("rerun_auth_config"), _record_org_repo(record),
+                        record.cluster, identity, record.job, "abort")  # fmt: skip
+        if record.state is not current:
+            return None
+        patch = {
+            "metadata": {"resourceVersion": record.resource_version},
+            "status": {
+                "state": desired.value,
+                "description": f"{identity.display} changed the state to {desired.value}.",
+            },
+        }
+        try:
+            return ProwJobRecord.from_object(await self.store.patch(name, patch))
+        except Conflict:
+            return None  # it changed meanwhile: no longer `current`, as gangway would skip it
+
     async def rerun(self, name: str, mode: RerunMode, identity: Identity) -> TriggerOutcome:
-        """Deck's rerun: a new ProwJob from the old spec (ORIGINAL) or from current config."""
+        """Deck's rerun: a new ProwJob from the old spec (ORIGINAL) or from current config
+        (LATEST); authorization is decided on the new ProwJob, as Deck does."""
         obj = await self._get_object(name)
         record = ProwJobRecord.from_object(obj)
         old_spec: Mapping[str, Any] = obj.get("spec") or {}
-        self._authorize(old_spec.get("rerun_auth_config"), _record_org_repo(record),
-                        record.cluster, identity, record.job, "rerun")  # fmt: skip
         meta = obj.get("metadata") or {}
-        annotations = dict(meta.get("annotations") or {})
-        annotations.pop(ANNOTATION_IDEMPOTENCY_KEY, None)
+        old_labels: Mapping[str, str] = meta.get("labels") or {}
+        old_annotations: Mapping[str, str] = meta.get("annotations") or {}
         author = author_of(identity, "")
-        if author:
-            annotations[ANNOTATION_TRIGGERED_BY] = author
         index = self.config.index
         if mode is RerunMode.ORIGINAL:
             spec = dict(old_spec)
-            labels = dict(meta.get("labels") or {})
+            labels = dict(old_labels)
+            annotations = dict(old_annotations)
         else:
             job = self._current_job(record)
             raw_refs = old_spec.get("refs")
             refs = parse_refs(raw_refs) if isinstance(raw_refs, Mapping) else None
-            rebuilt = build_prowjob(
-                job,
-                run_as=record.type,
-                refs=_refs_for_rebuild(refs, index.config.github_link_url),
-                scheduler_enabled=index.config.scheduler_enabled,
-                now=self._clock(),
+            spec = build_spec(
+                job, record.type, _refs_for_rebuild(refs, index.config.github_link_url)
             )
-            spec = rebuilt["spec"]
-            labels = dict(rebuilt["metadata"].get("labels") or {})
+            # Deck: the job's labels and annotations from the current config, plus the keys
+            # components (trigger, tide, gerrit) set on the old run.
+            labels = {**job.labels, **_component_keys(old_labels)}
+            annotations = {**job.annotations, **_component_keys(old_annotations)}
+        annotations.pop(ANNOTATION_IDEMPOTENCY_KEY, None)
+        if author:
+            annotations[ANNOTATION_TRIGGERED_BY] = author
+        self._authorize(spec.get("rerun_auth_config"), _spec_org_repo(spec),
+                        str(spec.get("cluster") or ""), identity, record.job, "rerun")  # fmt: skip
         if author and isinstance(spec.get("pod_spec"), Mapping):
             spec["pod_spec"] = json.loads(json.dumps(spec["pod_spec"]))
             set_container_env(spec["pod_spec"], {"AUTHOR": author})
         scheduler = index.config.scheduler_enabled
+        description = _done(identity, "reran", name)
 
         def build() -> ProwJobObject:
-            return new_prowjob(spec, labels, annotations, scheduler_enabled=scheduler,
-                               now=self._clock())  # fmt: skip
+            new = new_prowjob(spec, labels, annotations, scheduler_enabled=scheduler,
+                              now=self._clock())  # fmt: skip
+            new["status"]["description"] = description
+            return new
 
         return self._outcome(await self._create(build))
 
@@ -114,6 +159,27 @@ class Lifecycle(ServiceCore):
         if refs is None:
             raise InvalidInput("mode", "the ProwJob has no refs; rerun with mode ORIGINAL")
         return index.find(record.type, f"{refs.org}/{refs.repo}", record.job, refs.base_ref)
+
+
+def _done(identity: Identity, verb: str, name: str) -> str:
+    """Deck's status description: "<login> successfully reran <name>." (no login: capitalised)."""
+    user = identity.user if identity.authenticated else ""
+    return f"{user} successfully {verb} {name}." if user else f"Successfully {verb} {name}."
+
+
+def _component_keys(values: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in values.items() if k in COMPONENT_KEYS}
+
+
+def _spec_org_repo(spec: Mapping[str, Any]) -> str:
+    """Deck's GetRerunAuthConfig key: refs' org/repo, else the first extra ref's, else ""."""
+    refs = spec.get("refs")
+    if not isinstance(refs, Mapping):
+        extra = spec.get("extra_refs") or ()
+        refs = extra[0] if extra and isinstance(extra[0], Mapping) else None
+    if refs is None:
+        return ""
+    return f"{refs.get('org') or ''}/{refs.get('repo') or ''}"
 
 
 def _record_org_repo(record: ProwJobRecord) -> str:

@@ -30,11 +30,16 @@ class TriggerRequest:
     job: str
     type: ProwJobType
     base_ref: str = ""
+    # The commit of base_ref to test (40 hex); "" lets clonerefs take the branch head at run time
+    base_sha: str = ""
     pull_request: PullRequestInput | None = None
     author: str = ""
     dry_run: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     idempotency_key: str = ""
+    # Overlaid on the job's labels and annotations, as gangway's pod_spec_options do.
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,8 @@ class Policy:
     enable_abort: bool = False
     env_allowlist: tuple[str, ...] = ()
     idempotency_window: timedelta = timedelta(hours=24)
+    # gangway's rule: base_sha required, and a 40-hex PR head sha for presubmits
+    require_shas: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,23 @@ import base64
 import binascii
 import bisect
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from prow_graphql.cache_index import newest_first
-from prow_graphql.errors import InvalidInput, ProwJobNotFound
-from prow_graphql.informer import Change, Informer
+from prow_graphql.errors import (
+    BackendError,
+    InvalidInput,
+    JobNotFound,
+    ObjectNotFound,
+    ProwJobNotFound,
+)
+from prow_graphql.informer import Change, ChangeKind, Informer
+from prow_graphql.prow.loader import JobIndex
 from prow_graphql.prow.objects import ProwJobRecord
+from prow_graphql.prow.visibility import job_hidden, record_hidden
 from prow_graphql.service.core import ServiceCore
+from prow_graphql.service.history import JobStats, RunSelector, job_stats, sort_key
 from prow_graphql.service.models import ProwJobFilter, ProwJobPage
 
 
@@ -65,25 +74,71 @@ class Reads(ServiceCore):
             total_count=total,
         )
 
+    def job_runs(
+        self,
+        selector: RunSelector,
+        *,
+        first: int = 50,
+        after: str | None = None,
+        hidden_repos: Collection[str] | None = None,
+    ) -> ProwJobPage:
+        """A page of the selected job's runs, newest first; JobNotFound for an unknown job.
+
+        `hidden_repos` (None: the caller sees everything) hides Deck's hidden jobs and runs."""
+        runs = self._runs(selector, hidden_repos)
+        return paginate(runs, first=first, after=after)
+
+    def job_stats(
+        self, selector: RunSelector, *, hidden_repos: Collection[str] | None = None
+    ) -> JobStats:
+        """Pass rate, durations and the last failure of the selected job's cached runs."""
+        return job_stats(selector.job, self._runs(selector, hidden_repos))
+
+    def _runs(
+        self, selector: RunSelector, hidden_repos: Collection[str] | None
+    ) -> Sequence[ProwJobRecord]:
+        """The selected job's visible runs; JobNotFound when the job is neither configured (and
+        visible) nor has a visible run in the cache (a job removed from the config still has
+        history)."""
+        job = selector.job
+        if not job.strip():
+            raise InvalidInput("job", "is required: the job's name as in the Prow config")
+        names = self.informer.index.candidates(job=job) or ()
+        runs = [
+            r
+            for name in names
+            if (r := self.informer.get(name)) is not None
+            and r.job == job
+            and (hidden_repos is None or not record_hidden(r, hidden_repos))
+        ]
+        if runs or is_configured(self.config.index, job, hidden_repos):
+            return [r for r in runs if selector.matches(r)]
+        raise JobNotFound(
+            f"no job named {job!r} is configured and the cache holds no run of it; check the "
+            "name (the `name:` of a presubmit, postsubmit or periodic)"
+        )
+
     async def follow(self, name: str) -> AsyncIterator[ProwJobRecord]:
         """The job's current state, then each visible change; ends after a final state.
 
-        A job the watch has not delivered yet (just created elsewhere) is waited for up to
-        `follow_wait` seconds before ProwJobNotFound.
+        A job missing from the cache is looked up with one GET: absent there too, it is
+        ProwJobNotFound at once; present (just created, the watch not there yet), its state
+        comes from the GET and the watch follows. Only when the API server cannot answer is
+        the watch waited for, up to `follow_wait` seconds.
         """
         await self.informer.wait_synced(self._follow_wait)
         last: tuple[Any, ...] | None = None
         async with self.informer.subscribe(name=name) as changes:
+            pending: list[Change] = []
             if self.informer.get(name) is None:
-                first = await _next_change(changes, self._follow_wait)
-                if first is None:
-                    raise ProwJobNotFound(
-                        f"no ProwJob named {name!r} in namespace {self.namespace!r}; "
-                        "check the name (it is the ProwJob's metadata.name, a UUID)"
-                    )
-                pending: list[Change] = [first]
-            else:
-                pending = []
+                found = await self._look_up(name)
+                if found is not None:
+                    pending.append(Change(ChangeKind.ADDED, found))
+                else:
+                    first = await _next_change(changes, self._follow_wait)
+                    if first is None:
+                        raise self._not_found(name)
+                    pending.append(first)
             while True:
                 change = pending.pop() if pending else await anext(changes)
                 if change.kind.value == "DELETED":
@@ -95,6 +150,22 @@ class Reads(ServiceCore):
                     yield record
                 if record.is_final:
                     return
+
+    async def _look_up(self, name: str) -> ProwJobRecord | None:
+        """The job as the API server has it; ProwJobNotFound when it has none."""
+        try:
+            obj = await self.store.get(name)
+        except ObjectNotFound as exc:
+            raise self._not_found(name) from exc
+        except BackendError:
+            return None  # cannot tell: let the watch show it, within follow_wait
+        return ProwJobRecord.from_object(obj)
+
+    def _not_found(self, name: str) -> ProwJobNotFound:
+        return ProwJobNotFound(
+            f"no ProwJob named {name!r} in namespace {self.namespace!r}; "
+            "check the name (it is the ProwJob's metadata.name, a UUID)"
+        )
 
     def events(self, job_filter: ProwJobFilter, *, snapshot: bool) -> AsyncIterator[Change]:
         """Every change of a matching ProwJob (optionally the current ones first)."""
@@ -145,6 +216,8 @@ def _page_of_few(
 
 def _one_indexed_filter(f: ProwJobFilter) -> bool:
     """Whether the index's candidate set is exactly the matching set."""
+    if type(f) is not ProwJobFilter:
+        return False  # a subclass (the caller's visibility) filters beyond the index
     if f.org is not None and f.repo is not None:
         return f.job is None and f.state is None and f.type is None
     given = [v for v in (f.job, f.org, f.repo, f.state, f.type) if v is not None]
@@ -166,16 +239,52 @@ def _visible(record: ProwJobRecord) -> tuple[Any, ...]:
 _sort_key = newest_first
 
 
+def paginate(records: Iterable[ProwJobRecord], *, first: int, after: str | None) -> ProwJobPage:
+    """A page of `records` in `sort_key` order, starting after the cursor `after`."""
+    if first < 0 or first > 500:
+        raise InvalidInput("first", "must be between 0 and 500")
+    start_key = _decode_cursor(after) if after else None
+    matching = sorted(records, key=sort_key)
+    begin = 0
+    if start_key is not None:
+        begin = next((i for i, r in enumerate(matching) if sort_key(r) > start_key), len(matching))
+    chosen = matching[begin : begin + first]
+    return ProwJobPage(
+        records=chosen,
+        cursors=[_encode_cursor(r) for r in chosen],
+        has_next_page=begin + first < len(matching),
+        total_count=len(matching),
+    )
+
+
 def _encode_cursor(record: ProwJobRecord) -> str:
-    key = _sort_key(record)
+    key = sort_key(record)
     return base64.urlsafe_b64encode(json.dumps([key[0], key[1]]).encode()).decode()
 
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
+        # A real cursor is well under 1 KB; a crafted one may nest JSON until RecursionError.
+        if len(cursor) > 1024:
+            raise ValueError("too long")
         stamp, name = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return (float(stamp), str(name))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
         raise InvalidInput(
             "after", "is not a cursor from this API; pass a pageInfo.endCursor value"
         ) from exc
+
+
+def is_configured(index: JobIndex, job: str, hidden_repos: Collection[str] | None = None) -> bool:
+    """Whether any presubmit, postsubmit or periodic of the config is named `job` (and, with
+    `hidden_repos`, is not hidden as Deck hides jobs)."""
+    periodic = index.periodic(job)
+    if periodic is not None and (
+        hidden_repos is None or not job_hidden(periodic.hidden, None, hidden_repos)
+    ):
+        return True
+    return any(
+        j.name == job and (hidden_repos is None or not job_hidden(j.hidden, org_repo, hidden_repos))
+        for org_repo in index.repos()
+        for j in (*index.presubmits(org_repo), *index.postsubmits(org_repo))
+    )

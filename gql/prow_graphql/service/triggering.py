@@ -7,7 +7,13 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 
-from prow_graphql.errors import Conflict, InvalidInput, ObjectNotFound
+from prow_graphql.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidProwJob,
+    ObjectInvalid,
+    ObjectNotFound,
+)
 from prow_graphql.identity import Identity
 from prow_graphql.metrics import CreateResult
 from prow_graphql.prow.jobs import Job, Periodic
@@ -28,6 +34,7 @@ _MAX_LEN = 253
 # Kubernetes name segments for org/repo/branch: generous, but no whitespace or control characters.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _REF_RE = re.compile(r"^[^\s~^:?*\[\\]+$")
+_SHA_RE = re.compile(r"[0-9a-f]{40}")
 
 
 class Triggering(ServiceCore):
@@ -36,6 +43,8 @@ class Triggering(ServiceCore):
     async def trigger(self, request: TriggerRequest, identity: Identity) -> TriggerOutcome:
         """Validate, find the job, authorize, build the ProwJob exactly as Prow would, create it."""
         _validate(request)
+        if self.policy.require_shas:
+            _require_shas(request)
         env = self._validate_env(request.env)
         index = self.config.index
         org_repo = f"{request.org}/{request.repo}"
@@ -49,7 +58,12 @@ class Triggering(ServiceCore):
                 pr = request.pull_request
                 pull = Pull(number=pr.number, sha=pr.sha, author=pr.author)
             refs = new_refs(
-                index.config.github_link_url, request.org, request.repo, request.base_ref, pull=pull
+                index.config.github_link_url,
+                request.org,
+                request.repo,
+                request.base_ref,
+                base_sha=request.base_sha,
+                pull=pull,
             )
         author = author_of(identity, request.author)
         dry_run = request.dry_run or self.policy.dry_run
@@ -63,7 +77,8 @@ class Triggering(ServiceCore):
                 now=self._clock(),
                 name=name,
                 author=author or None,
-                extra_annotations=annotations,
+                extra_labels=request.labels,
+                extra_annotations={**request.annotations, **annotations},
                 env=env,
             )
 
@@ -72,9 +87,15 @@ class Triggering(ServiceCore):
             obj.setdefault("metadata", {})["namespace"] = self.namespace
             self._count(CreateResult.DRY_RUN)
             return self._outcome(obj, dry_run=True)
-        if request.idempotency_key:
-            return await self._create_idempotent(request.idempotency_key, identity, author, build)
-        return self._outcome(await self._create(lambda: build(None, {})))
+        try:
+            if request.idempotency_key:
+                return await self._create_idempotent(
+                    request.idempotency_key, identity, author, build
+                )
+            return self._outcome(await self._create(lambda: build(None, {})))
+        except ObjectInvalid as exc:
+            # The cluster's CRD refused what this job builds: say which job and file to fix.
+            raise InvalidProwJob(job.name, job.source_path, exc.message, exc.causes) from exc
 
     async def _create_idempotent(
         self,
@@ -147,17 +168,38 @@ def _validate(request: TriggerRequest) -> None:
             raise InvalidInput("base_ref", "is required: the branch to test, e.g. main")
         if len(request.base_ref) > _MAX_LEN or not _REF_RE.match(request.base_ref):
             raise InvalidInput("base_ref", "is not a valid git branch name")
+    if request.base_sha:
+        if request.type is ProwJobType.PERIODIC:
+            raise InvalidInput("baseSha", "periodics have no refs; leave baseSha out")
+        if not _SHA_RE.fullmatch(request.base_sha):
+            raise InvalidInput("baseSha", "must be a full 40-character lowercase hex SHA")
     pr = request.pull_request
     if pr is not None:
         if pr.number <= 0:
             raise InvalidInput("pull_request.number", "must be a positive pull request number")
-        if pr.sha and not re.fullmatch(r"[0-9a-f]{40}", pr.sha):
+        if pr.sha and not _SHA_RE.fullmatch(pr.sha):
             raise InvalidInput("pull_request.sha", "must be a full 40-character lowercase hex SHA")
     if len(request.author) > _MAX_LEN:
         raise InvalidInput("author", f"must be at most {_MAX_LEN} characters")
     key = request.idempotency_key
     if key and (len(key) > 128 or not key.isprintable()):
         raise InvalidInput("idempotency_key", "must be at most 128 printable characters")
+
+
+def _require_shas(request: TriggerRequest) -> None:
+    """--require-shas: what gangway insists on, so that every run can gate a merge (Tide counts
+    a presubmit only with the PR head and base SHAs it tested) and crier can report it."""
+    if request.type is ProwJobType.PERIODIC:
+        return
+    if not request.base_sha:
+        raise InvalidInput(
+            "baseSha", "is required by this server (--require-shas): the base branch's commit"
+        )
+    pr = request.pull_request
+    if request.type is ProwJobType.PRESUBMIT and pr is not None and not pr.sha:
+        raise InvalidInput(
+            "pullRequest.sha", "is required by this server (--require-shas): the PR head commit"
+        )
 
 
 def _check_name(field_name: str, value: str) -> None:

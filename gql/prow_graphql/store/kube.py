@@ -33,7 +33,9 @@ from prow_graphql.errors import (
     BackendError,
     BackendForbidden,
     Conflict,
+    FieldCause,
     Gone,
+    ObjectInvalid,
     ObjectNotFound,
     Unavailable,
 )
@@ -101,7 +103,23 @@ def _status_message(body: Any) -> str | None:
 
 def _api_error(what: str, exc: ApiException) -> BackendError:
     message = _status_message(exc.body) or str(exc.reason)
+    if exc.status == 422:
+        return ObjectInvalid(message, _status_causes(exc.body))
     return error_for_status(exc.status, f"{what}: {message} (HTTP {exc.status})")
+
+
+def _status_causes(body: Any) -> tuple[FieldCause, ...]:
+    """`details.causes` of a Kubernetes Status body: the fields a 422 names."""
+    try:
+        status = json.loads(body) if isinstance(body, bytes | str) else body
+        causes = status["details"]["causes"]
+        return tuple(
+            FieldCause(str(c.get("field", "")), str(c.get("message", "")), str(c.get("reason", "")))
+            for c in causes
+            if isinstance(c, dict)
+        )
+    except (ValueError, KeyError, TypeError):
+        return ()
 
 
 def _transport_error(what: str, exc: BaseException) -> Unavailable:

@@ -5,7 +5,8 @@ what plank writes: one merge patch to pending with build_id (snowflake, node 1),
 pendingTime, "Job triggered." and url; then one to the final state with completionTime. It re-reads
 a job before each step and patches with a resourceVersion precondition, so jobs aborted or finished
 meanwhile are left alone. The label `prow-graphql.sim/result: failure` (or `success`) on a ProwJob
-forces its outcome; otherwise it fails with probability `failure_rate`.
+forces its outcome; otherwise it fails with probability `failure_rate`. With a `SimulatedTestLog`
+the pod's `test` container writes a paced log while the job is pending.
 
 It follows the store with its own list+watch rather than the informer's fan-out: like plank it is
 a separate controller, it keeps `store/` below `informer` in the layers, and it needs no cache.
@@ -26,6 +27,7 @@ from typing import Any
 from prow_graphql.errors import BackendError, Conflict, Gone, ObjectNotFound
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, format_time
 from prow_graphql.store.base import EventType, ProwJobObject, ProwJobStore
+from prow_graphql.store.sim_log import SimulatedTestLog
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class PlankSimulator:
         build_ids: SnowflakeIds | None = None,
         watch_timeout_seconds: int = 300,
         retry_delay: float = 1.0,
+        log: SimulatedTestLog | None = None,
     ) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
@@ -111,6 +114,7 @@ class PlankSimulator:
         self._timers: list[tuple[float, int, str, _Step, int]] = []
         self._tokens = 0
         self._wake = asyncio.Event()
+        self._log = log
 
     @property
     def tracked(self) -> int:
@@ -119,9 +123,13 @@ class PlankSimulator:
 
     async def run(self) -> None:
         """Follow the store and move jobs until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._follow(), name="plank-simulator-watch")
-            group.create_task(self._work(), name="plank-simulator-timers")
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._follow(), name="plank-simulator-watch")
+                group.create_task(self._work(), name="plank-simulator-timers")
+        finally:
+            if self._log is not None:
+                await self._log.aclose()
 
     # -- following the store ---------------------------------------------------------------
 
@@ -220,6 +228,8 @@ class PlankSimulator:
                 obj = await self._store.get(name)
                 record = ProwJobRecord.from_object(obj)
                 if record.state is not _EXPECTED[step]:
+                    if self._log is not None and record.is_final:
+                        self._log.abort(name)
                     self._tracked.pop(name, None)
                     self._schedule_for(record)  # moved by someone else: follow, or let go
                     return
@@ -230,6 +240,7 @@ class PlankSimulator:
                 except Conflict:
                     continue  # changed since we read it: look again
                 logger.debug("plank simulator: %s %s", name, step.value)
+                self._write_log(step, record, status)
                 if next_step is None:
                     self._tracked.pop(name, None)
                 else:
@@ -243,6 +254,15 @@ class PlankSimulator:
             self._tracked.pop(name, None)
         except BackendError as exc:
             self._retry(name, step, attempt, str(exc))
+
+    def _write_log(self, step: _Step, record: ProwJobRecord, status: dict[str, Any]) -> None:
+        # The pod is named after the ProwJob (as plank names it); its test container writes.
+        if self._log is None:
+            return
+        if step is _Step.START:
+            self._log.start(record.name, record.job, self._complete_after)
+        elif step is _Step.COMPLETE:
+            self._log.finish(record.name, status["state"] == ProwJobState.SUCCESS.value)
 
     def _delay_before(self, step: _Step) -> float:
         return self._pending_after if step is _Step.START else self._complete_after

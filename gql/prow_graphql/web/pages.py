@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from prow_graphql.web.assets import TEMPLATES_DIR, VENDOR_DIR, missing_graphiql_files
+from prow_graphql.web.links import PageSettings
 
 # Pages are always revalidated so an upgraded gateway never runs an old page's script.
 _NO_CACHE = {"Cache-Control": "no-cache"}
@@ -20,6 +21,10 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 
 def _render(template: str, **values: str) -> str:
     text = (TEMPLATES_DIR / template).read_text(encoding="utf-8")
+    if "$status_and_login" in text:
+        # Markup both dashboard pages share (status line, GraphiQL link, token prompt).
+        shared = (TEMPLATES_DIR / "status-and-login.html").read_text(encoding="utf-8").strip()
+        text = text.replace("$status_and_login", shared)
     return Template(text).substitute({k: html.escape(v) for k, v in values.items()})
 
 
@@ -43,8 +48,20 @@ def graphiql_response(request: Request) -> HTMLResponse:
     return HTMLResponse(body, headers=_NO_CACHE)
 
 
-def dashboard_response(request: Request) -> HTMLResponse:
-    """The live ProwJob dashboard; its filters come from the URL and are applied in the page."""
+def dashboard_response(
+    request: Request, page: PageSettings, job: str | None = None
+) -> HTMLResponse:
+    """The live ProwJob list, or with `job` that job's page; filters come from the URL."""
     base = _base(request)
-    body = _render("dashboard.html", base=base, endpoint=f"{base}/graphql")
+    values = {
+        "base": base,
+        "endpoint": f"{base}/graphql",
+        "auth": page.auth,
+        "deck": "on" if page.deck_links else "off",
+        "spyglass": "on" if page.spyglass_links else "off",
+    }
+    if job is None:
+        body = _render("dashboard.html", **values)
+    else:
+        body = _render("job.html", job=job, **values)
     return HTMLResponse(body, headers=_NO_CACHE)

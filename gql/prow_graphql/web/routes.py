@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from prow_graphql.settings import Settings
 from prow_graphql.web.assets import STATIC_DIR
+from prow_graphql.web.links import page_settings
 from prow_graphql.web.pages import dashboard_response
 
 
@@ -35,14 +37,25 @@ class _StaticFiles(StaticFiles):
         return response
 
 
-async def _dashboard(request: Request) -> Response:
-    return dashboard_response(request)
+def web_routes(settings: Settings, deck_url: Callable[[], str | None]) -> list[BaseRoute]:
+    """/dashboard, /dashboard/jobs/{job}, /favicon.ico and /static/ (GraphiQL's bundle under
+    /static/vendor/ only when it is on). `deck_url` gives the Deck base from Prow's config."""
 
+    async def dashboard(request: Request) -> Response:
+        return dashboard_response(request, page_settings(settings, deck_url()))
 
-def web_routes(settings: Settings) -> list[BaseRoute]:
-    """/dashboard and /static/ (GraphiQL's bundle under /static/vendor/ only when it is on)."""
+    async def job_page(request: Request) -> Response:
+        job = request.path_params["job"]
+        return dashboard_response(request, page_settings(settings, deck_url()), job=job)
+
+    async def favicon(_: Request) -> Response:
+        # Browsers ask for /favicon.ico whatever the page links; answer with the SVG icon.
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
     return [
-        Route("/dashboard", _dashboard, methods=["GET"], name="dashboard"),
+        Route("/dashboard", dashboard, methods=["GET"], name="dashboard"),
+        Route("/dashboard/jobs/{job:path}", job_page, methods=["GET"], name="job"),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Mount(
             "/static",
             app=_StaticFiles(STATIC_DIR, vendor=settings.graphiql),

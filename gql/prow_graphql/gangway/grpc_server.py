@@ -1,0 +1,172 @@
+"""Gangway's gRPC service (`Prow`) on its own port, on the gateway's event loop (grpc.aio).
+
+Also serves the standard health service (SERVING while the gateway is ready) and server
+reflection, as gangway does. Callers authenticate as on HTTP: the `authorization` metadata (or
+the proxy's headers, from a trusted peer) goes through the gateway's authenticator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from prow_graphql.errors import Unauthenticated
+from prow_graphql.gangway.api import GangwayApi
+from prow_graphql.gangway.rules import ApiError, Code, Message
+from prow_graphql.identity import ANONYMOUS, Authenticator, Identity, RequestInfo
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "Prow"
+_T = TypeVar("_T")
+
+
+class ProwServicer:
+    """The generated servicer's methods, delegating to `GangwayApi`."""
+
+    def __init__(self, api: GangwayApi, authenticator: Authenticator) -> None:
+        self._api = api
+        self._authenticator = authenticator
+
+    async def _identity(self, context: grpc.aio.ServicerContext[Any, Any]) -> Identity:
+        if not self._authenticator.required:
+            return ANONYMOUS
+        peer = context.peer() or ""
+        # "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" → the address alone.
+        host = peer.split(":", 1)[1].rsplit(":", 1)[0].strip("[]") if ":" in peer else None
+        metadata = context.invocation_metadata() or ()
+        try:
+            return self._authenticator.authenticate_request(RequestInfo.of(host, metadata))
+        except Unauthenticated as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+            raise  # unreachable: abort raises
+
+    async def _call(
+        self, context: grpc.aio.ServicerContext[Any, Any], call: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        try:
+            return await call()
+        except ApiError as exc:
+            await context.abort(_status(exc.code), exc.message)
+            raise
+        except Exception:
+            request_id = uuid.uuid4().hex
+            log.exception("gangway gRPC call failed unexpectedly (request id %s)", request_id)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error; quote {request_id}")
+            raise
+
+    async def CreateJobExecution(
+        self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Message:
+        identity = await self._identity(context)
+        return await self._call(context, lambda: self._api.create(request, identity))
+
+    async def GetJobExecution(
+        self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Message:
+        await self._identity(context)
+        return await self._call(context, lambda: self._api.get(request.id))
+
+    async def ListJobExecutions(
+        self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Message:
+        await self._identity(context)
+
+        async def call() -> Message:
+            return self._api.list(request)
+
+        return await self._call(context, call)
+
+    async def BulkJobStatusChange(
+        self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Message:
+        identity = await self._identity(context)
+
+        async def call() -> Message:
+            await self._api.bulk(request, identity)
+            from google.protobuf import empty_pb2
+
+            return empty_pb2.Empty()
+
+        return await self._call(context, call)
+
+    async def WatchJobExecution(
+        self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Message]:
+        await self._identity(context)
+        updates = self._api.watch(request.id)
+        try:
+            async for update in updates:
+                yield update
+        except ApiError as exc:
+            await context.abort(_status(exc.code), exc.message)
+        finally:
+            await updates.aclose()
+
+
+def _status(code: Code) -> grpc.StatusCode:
+    return next(s for s in grpc.StatusCode if s.value[0] == int(code))
+
+
+class GrpcServer:
+    """The gRPC server's lifetime: `start` binds, `stop` drains briefly and closes."""
+
+    def __init__(
+        self,
+        api: GangwayApi,
+        authenticator: Authenticator,
+        grpc_module: Any,
+        *,
+        host: str,
+        port: int,
+        synced: asyncio.Event,
+    ) -> None:
+        self._server = grpc.aio.server()
+        grpc_module.add_ProwServicer_to_server(ProwServicer(api, authenticator), self._server)
+        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        names = (
+            api.pb.DESCRIPTOR.services_by_name[SERVICE_NAME].full_name,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, self._server)
+        self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self._synced = synced
+        self._watcher: asyncio.Task[None] | None = None
+        self.port = 0
+
+    async def start(self) -> int:
+        """Bind and serve; returns the bound port (useful with port 0 in tests)."""
+        self.port = self._server.add_insecure_port(self._address)
+        await self._server.start()
+        self._watcher = asyncio.create_task(self._serve_when_ready(), name="grpc-health")
+        log.info("gangway gRPC API on %s", self._address.rsplit(":", 1)[0] + f":{self.port}")
+        return self.port
+
+    async def _serve_when_ready(self) -> None:
+        """NOT_SERVING until the gateway is ready (informer synced), then SERVING."""
+        for status in (
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+            health_pb2.HealthCheckResponse.SERVING,
+        ):
+            if status == health_pb2.HealthCheckResponse.SERVING:
+                await self._synced.wait()
+            for service in ("", SERVICE_NAME):
+                await self._health.set(service, status)
+
+    async def stop(self) -> None:
+        """Stop accepting calls; give running ones a second (streams end with the gateway)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self._server.stop(grace=1.0)

@@ -1,0 +1,59 @@
+"""prowJobLog: a ProwJob's container log as it is written (types and the subscription resolver)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.service import LogEvent
+
+Ctx = Info[GraphQLContext, None]
+
+
+@strawberry.enum(description="What a ProwJobLogEvent says.")
+class ProwJobLogEventKind(enum.Enum):
+    LINES = "LINES"
+    WAITING = strawberry.enum_value(
+        "WAITING", description="No log yet: the job has no pod, or its container has not started."
+    )
+    ENDED = strawberry.enum_value(
+        "ENDED", description="The container ended; the subscription completes."
+    )
+    POD_GONE = strawberry.enum_value(
+        "POD_GONE", description="The pod no longer exists; storedLogUrl has the uploaded logs."
+    )
+    UNAVAILABLE = strawberry.enum_value(
+        "UNAVAILABLE", description="The log cannot be read (see message); see storedLogUrl."
+    )
+
+
+@strawberry.type(description="New lines of a container log, or a notice about the log.")
+class ProwJobLogEvent:
+    kind: ProwJobLogEventKind
+    lines: list[str] = strawberry.field(description="For LINES: the lines, without newlines.")
+    message: str | None
+    stored_log_url: str | None = strawberry.field(
+        description="Where the uploaded logs are (status.url, else Deck's log page)."
+    )
+
+
+def log_event(event: LogEvent) -> ProwJobLogEvent:
+    """Build the GraphQL view of a LogEvent."""
+    return ProwJobLogEvent(
+        kind=ProwJobLogEventKind(event.kind.value),
+        lines=list(event.lines),
+        message=event.message or None,
+        stored_log_url=event.stored_log_url or None,
+    )
+
+
+async def prow_job_log(
+    info: Ctx, name: str, container: str = "test"
+) -> AsyncGenerator[ProwJobLogEvent, None]:
+    """Follow `container` of ProwJob `name`'s pod in its build cluster."""
+    async for event in info.context.service.pod_log(name, container):
+        yield log_event(event)

@@ -1,0 +1,70 @@
+"""The caller's visibility class, applied to every read of jobs and ProwJobs.
+
+Callers in --hidden-jobs-group see hidden jobs; nobody else does (see prow/visibility.py). The
+class is part of every shared-execution and result-cache key, so no answer computed for one
+class reaches the other, and a shared execution runs with a context holding only the class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from prow_graphql.identity import Identity
+from prow_graphql.prow.objects import ProwJobRecord
+from prow_graphql.prow.visibility import record_hidden
+from prow_graphql.service.models import ProwJobFilter
+
+ALL = "all"
+PUBLIC = "public"
+
+
+def sees_hidden(identity: Identity, group: str | None) -> bool:
+    """Whether `identity` may see hidden jobs."""
+    return group is not None and identity.authenticated and group in identity.groups
+
+
+def visibility_class(context: object) -> str:
+    """ALL or PUBLIC for a GraphQLContext (PUBLIC when in doubt)."""
+    check = getattr(context, "sees_hidden", None)
+    return ALL if callable(check) and check() is True else PUBLIC
+
+
+def class_context(context: object) -> object:
+    """A copy of `context` that knows only the caller's class, not who the caller is: what a
+    shared execution runs with, so no viewer-dependent answer reaches another viewer."""
+    if not dataclasses.is_dataclass(context) or isinstance(context, type):
+        return context
+    group = getattr(context, "hidden_jobs_group", None)
+    member = visibility_class(context) == ALL and group is not None
+    stand_in = Identity(user="", groups=(group,) if member and group else (), authenticated=member)
+    return dataclasses.replace(context, identity=stand_in)
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleFilter(ProwJobFilter):
+    """A ProwJob filter that also drops hidden ProwJobs (hidden_repos None: drop none)."""
+
+    hidden_repos: Collection[str] | None = None
+
+    def matches(self, record: ProwJobRecord) -> bool:
+        if self.hidden_repos is not None and record_hidden(record, self.hidden_repos):
+            return False
+        return ProwJobFilter.matches(self, record)
+
+
+def hidden_from(hidden_repos: Collection[str] | None, record: ProwJobRecord) -> bool:
+    """Whether `record` is invisible to a caller whose reads hide `hidden_repos` (None: none)."""
+    return hidden_repos is not None and record_hidden(record, hidden_repos)
+
+
+def visible(base: ProwJobFilter, hidden_repos: Collection[str] | None) -> VisibleFilter:
+    """`base` restricted to what a caller may see (hidden_repos None: everything)."""
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    return VisibleFilter(**fields, hidden_repos=hidden_repos)
+
+
+def classed(key: tuple[str, str | None, str], context: object) -> tuple[str, str | None, str]:
+    """A shared-execution or result-cache key that also names the caller's visibility class."""
+    return (key[0], key[1], f"{visibility_class(context)}|{key[2]}")
