@@ -271,7 +271,7 @@ def test_deployment_replicas_resources_and_spread(base: list[Obj]) -> None:
     deployment = one(base, "Deployment")
     assert deployment["spec"]["replicas"] == 2
     assert container(base)["resources"] == {
-        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "requests": {"cpu": "100m", "memory": "256Mi"},
         "limits": {"cpu": "500m", "memory": "512Mi"},
     }
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]

@@ -29,8 +29,7 @@ def job_hidden(hidden: bool, org_repo: str | None, hidden_repos: Collection[str]
 
 def record_hidden(record: ProwJobRecord, hidden_repos: Collection[str]) -> bool:
     """Whether a ProwJob is hidden: spec.hidden, or any of its refs in a hidden repo."""
-    spec = record.raw.get("spec") if isinstance(record.raw, dict) else None
-    if isinstance(spec, dict) and spec.get("hidden") is True:
+    if record.hidden:
         return True
     refs: Iterable[object] = (record.refs, *record.extra_refs)
     return any(
