@@ -542,6 +542,7 @@ def test_dockerignore_excludes(path: str) -> None:
     "path",
     [
         "pyproject.toml",
+        "setup.py",
         "README.md",
         "Makefile",
         "mk/web.mk",
