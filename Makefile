@@ -67,4 +67,4 @@ bench-gangway: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.gangway
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build gql/prow_graphql/gangway/_generated
