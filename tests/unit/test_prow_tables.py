@@ -1,0 +1,501 @@
+"""Prow's own table tests, ported as data: each test names the Go test whose cases it carries.
+
+Source: kubernetes-sigs/prow (pkg/pjutil/pjutil_test.go, cmd/deck/rerun_test.go). Only the cases'
+inputs and expected outputs are taken; they drive the gateway's pure builders. Cases that test a
+feature the gateway deliberately lacks are listed, with the reason, next to the table they belong
+to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from prow_graphql.identity import Identity
+from prow_graphql.prow.authz import may_run
+from prow_graphql.prow.config import ConfigEntry, DeckConfig, PlankConfig
+from prow_graphql.prow.jobs import Postsubmit
+from prow_graphql.prow.links import job_url
+from prow_graphql.prow.objects import Refs
+from prow_graphql.prow.prowjob import _complete_primary_refs, new_prowjob
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+# Label and annotation keys as Prow's kube package spells them.
+CREATED = "created-by-prow"
+JOB = "prow.k8s.io/job"
+CONTEXT = "prow.k8s.io/context"
+TYPE = "prow.k8s.io/type"
+ORG = "prow.k8s.io/refs.org"
+REPO = "prow.k8s.io/refs.repo"
+BASE_REF = "prow.k8s.io/refs.base_ref"
+PULL = "prow.k8s.io/refs.pull"
+
+LONG_JOB = (
+    "job-created-by-someone-who-loves-very-very-very-long-names-so-long-that-it-does-not-fit-"
+    "into-the-Kubernetes-label-so-it-needs-to-be-truncated-to-63-characters"
+)
+LONG_CONTEXT = (
+    "context-created-by-someone-who-loves-very-very-very-long-names-so-long-that-it-does-not-fit-"
+    "into-the-Kubernetes-label-so-it-needs-to-be-truncated-to-63-characters"
+)
+# Go's Pull has no omitempty on author and sha: its JSON form (which the gateway builds) has them.
+PULL_1 = {"number": 1, "author": "", "sha": ""}
+PR_REFS = {"org": "org", "repo": "repo", "base_ref": "main", "pulls": [PULL_1]}
+PR_LABELS = {ORG: "org", REPO: "repo", BASE_REF: "main", PULL: "1"}
+PLAIN = {JOB: "job", CONTEXT: "job-context"}
+
+# (name, spec, extra labels, extra annotations, expected labels, expected annotations)
+NEW_PROWJOB_CASES: list[
+    tuple[str, dict[str, Any], dict[str, str], dict[str, str], dict[str, str], dict[str, str]]
+] = [
+    (
+        "periodic job, no extra labels",
+        {"job": "job", "context": "job-context", "type": "periodic"},
+        {},
+        {},
+        {CREATED: "true", JOB: "job", CONTEXT: "job-context", TYPE: "periodic"},
+        PLAIN,
+    ),
+    (
+        "periodic job, extra labels",
+        {"job": "job", "context": "job-context", "type": "periodic"},
+        {"extra": "stuff"},
+        {},
+        {CREATED: "true", JOB: "job", CONTEXT: "job-context", TYPE: "periodic", "extra": "stuff"},
+        PLAIN,
+    ),
+    (
+        "periodic job with extra refs",
+        {
+            "job": "job",
+            "context": "job-context",
+            "type": "periodic",
+            "extra_refs": [{"org": "org", "repo": "repo", "base_ref": "main"}],
+        },
+        {},
+        {},
+        {
+            CREATED: "true",
+            JOB: "job",
+            CONTEXT: "job-context",
+            TYPE: "periodic",
+            ORG: "org",
+            REPO: "repo",
+            BASE_REF: "main",
+        },
+        PLAIN,
+    ),
+    (
+        "presubmit job",
+        {"job": "job", "context": "job-context", "type": "presubmit", "refs": PR_REFS},
+        {},
+        {},
+        {CREATED: "true", JOB: "job", CONTEXT: "job-context", TYPE: "presubmit", **PR_LABELS},
+        PLAIN,
+    ),
+    (
+        "non-github presubmit job",
+        {
+            "job": "job",
+            "context": "job-context",
+            "type": "presubmit",
+            "refs": {
+                "org": "https://some-gerrit-instance.foo.com",
+                "repo": "some/invalid/repo",
+                "base_ref": "main",
+                "pulls": [PULL_1],
+            },
+        },
+        {},
+        {},
+        {
+            CREATED: "true",
+            JOB: "job",
+            CONTEXT: "job-context",
+            TYPE: "presubmit",
+            ORG: "some-gerrit-instance.foo.com",
+            REPO: "repo",
+            BASE_REF: "main",
+            PULL: "1",
+        },
+        PLAIN,
+    ),
+    (
+        "job with name too long to fit in a label",
+        {"job": LONG_JOB, "context": "job-context", "type": "presubmit", "refs": PR_REFS},
+        {},
+        {},
+        {
+            CREATED: "true",
+            JOB: "job-created-by-someone-who-loves-very-very-very-long-names-so-l",
+            CONTEXT: "job-context",
+            TYPE: "presubmit",
+            **PR_LABELS,
+        },
+        {JOB: LONG_JOB, CONTEXT: "job-context"},
+    ),
+    (
+        "job with context too long to fit in a label",
+        {"job": "job", "context": LONG_CONTEXT, "type": "presubmit", "refs": PR_REFS},
+        {},
+        {},
+        {
+            CREATED: "true",
+            JOB: "job",
+            CONTEXT: "context-created-by-someone-who-loves-very-very-very-long-names",
+            TYPE: "presubmit",
+            **PR_LABELS,
+        },
+        {JOB: "job", CONTEXT: LONG_CONTEXT},
+    ),
+    (
+        "periodic job, extra labels, extra annotations",
+        {"job": "job", "context": "job-context", "type": "periodic"},
+        {"extra": "stuff"},
+        {"extraannotation": "foo"},
+        {CREATED: "true", JOB: "job", CONTEXT: "job-context", TYPE: "periodic", "extra": "stuff"},
+        {**PLAIN, "extraannotation": "foo"},
+    ),
+    (
+        "job with podspec",
+        # Go's empty PodSpec: containers has no omitempty, so its stored form is an empty list.
+        {
+            "job": "job",
+            "context": "job-context",
+            "type": "periodic",
+            "pod_spec": {"containers": []},
+        },
+        {},
+        {},
+        {CREATED: "true", JOB: "job", CONTEXT: "job-context", TYPE: "periodic"},
+        PLAIN,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "labels", "annotations", "want_labels", "want_annotations"),
+    [case[1:] for case in NEW_PROWJOB_CASES],
+    ids=[case[0] for case in NEW_PROWJOB_CASES],
+)
+def test_new_prowjob(
+    spec: dict[str, Any],
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    want_labels: dict[str, str],
+    want_annotations: dict[str, str],
+) -> None:
+    """Ports TestNewProwJob (pkg/pjutil/pjutil_test.go), all 9 cases: labels truncated and
+    sanitised, full job and context kept in annotations, the spec copied unchanged (and not
+    shared: the Go case "job with podspec" guards against a race on a shared pod spec)."""
+    pj = new_prowjob(spec, labels, annotations, scheduler_enabled=False, now=NOW, name="n")
+    assert pj["metadata"]["labels"] == want_labels
+    assert pj["metadata"]["annotations"] == want_annotations
+    assert pj["spec"] == spec
+    if "pod_spec" in spec:
+        pj["spec"]["pod_spec"]["nodeSelector"] = {"foo": "12M"}
+        assert spec["pod_spec"] == {"containers": []}
+
+
+@pytest.mark.parametrize(
+    ("annotations", "want"),
+    [(None, PLAIN), ({"annotation": "foo"}, {"annotation": "foo", **PLAIN})],
+    ids=["job without annotation", "job with annotation"],
+)
+def test_new_prowjob_with_annotations(
+    annotations: dict[str, str] | None, want: dict[str, str]
+) -> None:
+    """Ports TestNewProwJobWithAnnotations (pkg/pjutil/pjutil_test.go), both cases (Go's nil
+    label and annotation maps are empty mappings here)."""
+    spec = {"job": "job", "context": "job-context", "type": "periodic"}
+    pj = new_prowjob(spec, {}, annotations or {}, scheduler_enabled=False, now=NOW, name="n")
+    assert pj["metadata"]["annotations"] == want
+    assert pj["spec"] == spec
+
+
+@pytest.mark.parametrize(
+    ("scheduler_enabled", "state"), [(False, "triggered"), (True, "scheduling")]
+)
+def test_new_prowjob_state_follows_the_scheduler(scheduler_enabled: bool, state: str) -> None:
+    """The new run's state in TestRerun and TestLatestRerun (cmd/deck/rerun_test.go): triggered,
+    or scheduling in "Rerun ProwJob in scheduling state" (Prow's RequireScheduling option)."""
+    spec = {"job": "whoa", "type": "presubmit", "refs": PR_REFS}
+    pj = new_prowjob(spec, {}, {}, scheduler_enabled=scheduler_enabled, now=NOW, name="n")
+    assert pj["status"]["state"] == state
+
+
+# (name, slack reporter config in, slack reporter config out). Go keeps an explicitly empty
+# job_states_to_report slice in memory; its JSON form (omitempty) has no key, which is what the
+# gateway writes, so "base-case" expects the key gone.
+SET_REPORT_DEFAULT_CASES: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = [
+    ("base-case", {"job_states_to_report": []}, {"report": False}),
+    (
+        "to-report",
+        {"job_states_to_report": ["aborted"]},
+        {"job_states_to_report": ["aborted"], "report": True},
+    ),
+    (
+        "explicit-report",
+        {"job_states_to_report": [], "report": True},
+        {"job_states_to_report": [], "report": True},
+    ),
+    ("explicit-no-report", {"report": False}, {"report": False}),
+    (
+        "explicit-no-report-with-states",
+        {"job_states_to_report": ["aborted"], "report": False},
+        {"job_states_to_report": ["aborted"], "report": False},
+    ),
+    ("no-slack-report", None, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("slack", "want"),
+    [case[1:] for case in SET_REPORT_DEFAULT_CASES],
+    ids=[case[0] for case in SET_REPORT_DEFAULT_CASES],
+)
+def test_set_report_default(slack: dict[str, Any] | None, want: dict[str, Any] | None) -> None:
+    """Ports TestSetReportDefault (pkg/pjutil/pjutil_test.go), all 6 cases, through NewProwJob
+    (the gateway's new_prowjob), which is where Prow applies setReportDefault."""
+    reporter: dict[str, Any] = {} if slack is None else {"slack": slack}
+    spec = {"job": "j", "type": "periodic", "reporter_config": reporter}
+    pj = new_prowjob(spec, {}, {}, scheduler_enabled=False, now=NOW, name="n")
+    got = pj["spec"].get("reporter_config", {})
+    assert got == ({} if want is None else {"slack": want})
+
+
+# (name, refs, job-base fields, expected refs JSON).
+# Left out: "use values from refs". Its refs carry clone_uri, skip_submodules, clone_depth and
+# skip_fetch_head, which the gateway's Refs cannot hold: callers of triggerJob give only org,
+# repo, branch, SHAs and the pull; clone settings come from the job config alone. Its path_alias
+# part is kept below as "use values from refs (path_alias)".
+COMPLETE_PRIMARY_REFS_CASES: list[tuple[str, Refs, dict[str, Any], dict[str, Any]]] = [
+    ("basically works", Refs(org="", repo=""), {}, {"org": "", "repo": ""}),
+    (
+        "use values from refs (path_alias)",
+        Refs(org="", repo="", path_alias="this"),
+        {},
+        {"org": "", "repo": "", "path_alias": "this"},
+    ),
+    (
+        "use values from job base",
+        Refs(org="", repo=""),
+        {
+            "path_alias": "more",
+            "clone_uri": "fun",
+            "skip_submodules": True,
+            "clone_depth": 2,
+            "skip_fetch_head": True,
+            "decoration_config": {"blobless_fetch": True},
+        },
+        {
+            "org": "",
+            "repo": "",
+            "path_alias": "more",
+            "clone_uri": "fun",
+            "skip_submodules": True,
+            "clone_depth": 2,
+            "skip_fetch_head": True,
+            "blobless_fetch": True,
+        },
+    ),
+    (
+        "prefer job base values",
+        Refs(org="", repo="", path_alias="this"),
+        {"path_alias": "more", "clone_uri": "fun", "clone_depth": 2},
+        {"org": "", "repo": "", "path_alias": "more", "clone_uri": "fun", "clone_depth": 2},
+    ),
+    (
+        "sparse checkout files from decoration config are applied to ref",
+        Refs(org="org", repo="repo", base_ref="main"),
+        {"decoration_config": {"sparse_checkout_files": ["Dockerfile"]}},
+        {"org": "org", "repo": "repo", "base_ref": "main", "sparse_checkout_files": ["Dockerfile"]},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("refs", "job_fields", "want"),
+    [case[1:] for case in COMPLETE_PRIMARY_REFS_CASES],
+    ids=[case[0] for case in COMPLETE_PRIMARY_REFS_CASES],
+)
+def test_complete_primary_refs(
+    refs: Refs, job_fields: dict[str, Any], want: dict[str, Any]
+) -> None:
+    """Ports TestCompletePrimaryRefs (pkg/pjutil/pjutil_test.go): 4 of its 5 cases whole, the
+    path_alias part of the fifth (see the note above the table)."""
+    job = Postsubmit(name="j", source_path="j.yaml", **job_fields)
+    assert _complete_primary_refs(refs, job) == want
+
+
+# (name, plank.job_url_prefix_config, disable-append-storage-provider, bucket, expected URL).
+# Each Go case builds a presubmit for org/repo#1 with path_strategy explicit, no job name and no
+# build id. The gateway computes the URL only once a build id exists (plank sets it before it
+# calls JobURL), so every case gets build id 42: Go's path.Join then appends "/42".
+# Left out: "non-decorated job uses template", "non-decorated job with broken template gives
+# empty string", "decorated job without prefix uses template": they execute
+# plank.job_url_template, a Go template, which the gateway deliberately does not emulate (it
+# returns "" and callers read status.url, written by plank).
+JOB_URL_CASES: list[tuple[str, dict[str, str], bool, str, str]] = [
+    (
+        "decorated job with prefix uses gcsupload",
+        {"*": "https://gubernator.com/build"},
+        True,
+        "bucket",
+        "https://gubernator.com/build/bucket/pr-logs/pull/org_repo/1/42",
+    ),
+    (
+        "decorated job with prefix uses gcsupload and new bucket format with gcs (new job url "
+        "format)",
+        {"*": "https://prow.k8s.io/view/"},
+        False,
+        "gs://bucket",
+        "https://prow.k8s.io/view/gs/bucket/pr-logs/pull/org_repo/1/42",
+    ),
+    (
+        "decorated job with prefix uses gcsupload and new bucket format with s3",
+        {"*": "https://prow.k8s.io/view/"},
+        False,
+        "s3://bucket",
+        "https://prow.k8s.io/view/s3/bucket/pr-logs/pull/org_repo/1/42",
+    ),
+    (
+        "decorated job with prefix uses gcsupload with valid bucket with multiple separators",
+        {"*": "https://prow.k8s.io/view/"},
+        False,
+        "gs://my-floppy-backup/a://doom2.wad.006",
+        "https://prow.k8s.io/view/gs/my-floppy-backup/a:/doom2.wad.006/pr-logs/pull/org_repo/1/42",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "no_provider", "bucket", "want"),
+    [case[1:] for case in JOB_URL_CASES],
+    ids=[case[0] for case in JOB_URL_CASES],
+)
+def test_job_url(prefixes: dict[str, str], no_provider: bool, bucket: str, want: str) -> None:
+    """Ports TestJobURL (pkg/pjutil/pjutil_test.go): its 4 job_url_prefix_config cases."""
+    plank = PlankConfig(
+        job_url_prefix_config=prefixes, job_url_prefix_disable_append_storage_provider=no_provider
+    )
+    prowjob = {
+        "spec": {
+            "type": "presubmit",
+            "refs": {"org": "org", "repo": "repo", "pulls": [{"number": 1}]},
+            "decoration_config": {
+                "gcs_configuration": {"bucket": bucket, "path_strategy": "explicit"}
+            },
+        }
+    }
+    assert job_url(prowjob, "42", plank) == want
+
+
+# --- Deck's rerun authorization (cmd/deck/rerun_test.go) ------------------------------------
+# Deck asks GitHub about memberships; the gateway reads them from identity groups. The Go tests'
+# fake GitHub puts "sig-lead" on team 42 and "org-member" in org "org"; the logins below carry
+# the same facts as groups.
+GROUPS = {
+    "sig-lead": ("github-team-id:org/42",),
+    "org-member": ("github-org:org",),
+}
+AUTHORIZED = ["authorized", "alsoauthorized"]
+# The job-level rerun_auth_config: the old ProwJob's in TestRerun, the configured job's (which
+# becomes the new ProwJob's) in TestLatestRerun; both are these lists.
+JOB_AUTH = {"allow_anyone": False, "github_users": AUTHORIZED, "github_team_ids": [42]}
+
+# (name, login, config-level github_users, config-level allow_anyone, allowed).
+# Left out, from both tests:
+# - "RerunCreatesJob set to false, should not create prow job" and "Direct rerun disabled, post
+#   request": Deck's --rerun-creates-job flag and GET-means-preview; the gateway always creates
+#   (dry runs are a request field), so there is no such switch to test.
+# - "Org member permitted for presubmits": Deck's last resort runs the trigger plugin's
+#   TrustedPullRequest (plugins.yaml trigger config, and the PR's ok-to-test label read from
+#   GitHub). The gateway reads neither plugins.yaml nor GitHub, so an org member not named by a
+#   rerun_auth_config is refused; this is documented as a deliberate narrowing.
+RERUN_AUTH_CASES: list[tuple[str, str, list[str], bool, bool]] = [
+    ("Handler returns ProwJob", "authorized", AUTHORIZED, False, True),
+    ("User not authorized to create prow job", "random-dude", AUTHORIZED, False, False),
+    ("Allow anyone set to true, creates job", "ugh", AUTHORIZED, True, True),
+    ("User permitted on specific job", "authorized", [], False, True),
+    ("User on permitted team", "sig-lead", [], False, True),
+    ("Rerun ProwJob in scheduling state", "authorized", AUTHORIZED, False, True),
+]
+
+
+def _decide(login: str, users: list[str], anyone: bool, job_auth: dict[str, Any]) -> bool:
+    deck = DeckConfig(
+        rerun_auth_config_entries=(
+            ConfigEntry("", "", {"allow_anyone": anyone, "github_users": users}),
+        )
+    )
+    identity = Identity(user=login, groups=GROUPS.get(login, ()), authenticated=True)
+    return may_run(job_auth, deck, "org/repo", "default", identity, action="rerun").allowed
+
+
+@pytest.mark.parametrize(
+    ("login", "users", "anyone", "allowed"),
+    [case[1:] for case in RERUN_AUTH_CASES],
+    ids=[case[0] for case in RERUN_AUTH_CASES],
+)
+def test_rerun_authorization(login: str, users: list[str], anyone: bool, allowed: bool) -> None:
+    """Ports TestRerun (cmd/deck/rerun_test.go): 6 of its 9 cases (see the note above the table;
+    the scheduling state is in test_new_prowjob_state_follows_the_scheduler)."""
+    assert _decide(login, users, anyone, JOB_AUTH) is allowed
+
+
+# TestLatestRerun: the same rows, plus the periodic ones. The job-level list is the configured
+# job's; the old ProwJob's (github_users: [random, random]) must not count.
+LATEST_RERUN_AUTH_CASES: list[tuple[str, str, list[str], bool, bool]] = [
+    ("Handler returns Presubmit ProwJob", "authorized", AUTHORIZED, False, True),
+    ("Handler returns Periodic ProwJob", "authorized", AUTHORIZED, False, True),
+    *RERUN_AUTH_CASES[1:],
+    ("Org member not permitted for periodic", "org-member", [], False, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("login", "users", "anyone", "allowed"),
+    [case[1:] for case in LATEST_RERUN_AUTH_CASES],
+    ids=[case[0] for case in LATEST_RERUN_AUTH_CASES],
+)
+def test_latest_rerun_authorization(
+    login: str, users: list[str], anyone: bool, allowed: bool
+) -> None:
+    """Ports TestLatestRerun (cmd/deck/rerun_test.go): 8 of its 11 cases, authorized against
+    the new ProwJob's rerun_auth_config (the current job's), as Deck does."""
+    assert _decide(login, users, anyone, JOB_AUTH) is allowed
+    # The old run's list named "random"; in latest mode it grants nothing.
+    assert _decide("random", [], False, JOB_AUTH) is False
+
+
+def test_pull_label_from_the_first_pull() -> None:
+    """Pull label, refs labels and context "" as in TestLatestRerun's expected ProwJob."""
+    spec = {
+        "job": "whoa",
+        "type": "presubmit",
+        "refs": {
+            "org": "org",
+            "repo": "repo",
+            "base_ref": "master",
+            "base_sha": "foo",
+            "pulls": [{"number": 1, "author": "authorized", "sha": ""}],
+        },
+    }
+    pj = new_prowjob(
+        spec, {"foo": "foo"}, {"foo": "foo"}, scheduler_enabled=False, now=NOW, name="n"
+    )
+    assert pj["metadata"]["labels"] == {
+        CREATED: "true",
+        "foo": "foo",
+        CONTEXT: "",
+        JOB: "whoa",
+        BASE_REF: "master",
+        ORG: "org",
+        PULL: "1",
+        REPO: "repo",
+        TYPE: "presubmit",
+    }
+    assert pj["metadata"]["annotations"] == {"foo": "foo", CONTEXT: "", JOB: "whoa"}
