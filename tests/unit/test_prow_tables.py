@@ -9,17 +9,23 @@ to.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from prow_graphql.config_state import ConfigState
+from prow_graphql.errors import PermissionDenied
 from prow_graphql.identity import Identity
+from prow_graphql.informer import Informer
 from prow_graphql.prow.authz import may_run
 from prow_graphql.prow.config import ConfigEntry, DeckConfig, PlankConfig
 from prow_graphql.prow.jobs import Postsubmit
 from prow_graphql.prow.links import job_url
 from prow_graphql.prow.objects import Refs
 from prow_graphql.prow.prowjob import _complete_primary_refs, new_prowjob
+from prow_graphql.service import GatewayService, Policy, RerunMode
+from prow_graphql.store.memory import MemoryStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 # Label and annotation keys as Prow's kube package spells them.
@@ -499,3 +505,100 @@ def test_pull_label_from_the_first_pull() -> None:
         TYPE: "presubmit",
     }
     assert pj["metadata"]["annotations"] == {"foo": "foo", CONTEXT: "", JOB: "whoa"}
+
+
+# --- TestLatestRerun's expected ProwJob, through the gateway's rerun --------------------------
+
+WHOA_CONFIG = """\
+presubmits:
+  org/repo:
+  - name: whoa
+    branches: [master]
+    labels: {foo: foo}
+    annotations: {foo: foo}
+    rerun_auth_config: {allow_anyone: false, github_users: [authorized, alsoauthorized],
+                        github_team_ids: [42]}
+    spec: {containers: [{image: 'alpine:3.20'}]}
+"""
+
+
+def _old_whoa(login: str) -> dict[str, Any]:
+    """The ProwJob "wowsuch" that TestLatestRerun reruns, with its refs exactly as stored: a
+    base_sha of "foo" and no links (Deck never validates or rewrites the old run's refs)."""
+    return {
+        "apiVersion": "prow.k8s.io/v1",
+        "kind": "ProwJob",
+        "metadata": {
+            "name": "wowsuch",
+            "labels": {"prow.k8s.io/gerrit-report-label": "foo", "random": "foo"},
+            "annotations": {"prow.k8s.io/gerrit-id": "foo", "random": "foo"},
+        },
+        "spec": {
+            "type": "presubmit",
+            "job": "whoa",
+            "refs": {
+                "org": "org",
+                "repo": "repo",
+                "base_ref": "master",
+                "base_sha": "foo",
+                "pulls": [{"number": 1, "author": login, "sha": ""}],
+            },
+            "rerun_auth_config": {"allow_anyone": False, "github_users": ["random", "random"]},
+        },
+        "status": {"state": "pending", "startTime": "2026-01-02T03:04:05Z"},
+    }
+
+
+async def test_latest_rerun_builds_the_prowjob_deck_builds(tmp_path: Path) -> None:
+    """Ports TestLatestRerun's expected ProwJob (cmd/deck/rerun_test.go, the case "RerunCreatesJob
+    set to false", which shows the new ProwJob): labels and annotations from the current job
+    plus the old run's component keys only, refs copied verbatim (base_sha "foo" included), the
+    current job's rerun_auth_config as Go encodes it (omitempty: no allow_anyone: false) and
+    report: true. The gateway adds its own triggered-by
+    annotation and is-optional is not set (Deck's rerun does not set it either). Defaulting by
+    the loader gives the context "whoa" where Go's undefaulted test config leaves it empty."""
+    (tmp_path / "config.yaml").write_text("{}\n")
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "whoa.yaml").write_text(WHOA_CONFIG)
+    store = MemoryStore("default")
+    service = GatewayService(
+        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
+        store=store,
+        informer=Informer(store),
+        policy=Policy(authorize=True),
+    )
+    await store.create(_old_whoa("authorized"))
+    identity = Identity(user="authorized", authenticated=True)
+    new = (await service.rerun("wowsuch", RerunMode.LATEST, identity)).prowjob
+    assert new["metadata"]["labels"] == {
+        "created-by-prow": "true",
+        "foo": "foo",
+        CONTEXT: "whoa",
+        "prow.k8s.io/gerrit-report-label": "foo",
+        JOB: "whoa",
+        BASE_REF: "master",
+        ORG: "org",
+        PULL: "1",
+        REPO: "repo",
+        TYPE: "presubmit",
+    }
+    assert new["metadata"]["annotations"] == {
+        "foo": "foo",
+        CONTEXT: "whoa",
+        "prow.k8s.io/gerrit-id": "foo",
+        JOB: "whoa",
+        "prow-graphql.prow.k8s.io/triggered-by": "authorized",
+    }
+    spec = new["spec"]
+    assert spec["refs"] == _old_whoa("authorized")["spec"]["refs"]
+    assert spec["report"] is True
+    assert spec["rerun_auth_config"] == {
+        "github_users": AUTHORIZED,
+        "github_team_ids": [42],
+    }
+    assert new["status"]["state"] == "triggered"
+    # Authorized on the new ProwJob: the old run's "random" may not rerun it.
+    with pytest.raises(PermissionDenied):
+        await service.rerun(
+            "wowsuch", RerunMode.LATEST, Identity(user="random", authenticated=True)
+        )
