@@ -20,10 +20,16 @@ from prow_graphql.identity import Identity
 from prow_graphql.informer import Informer
 from prow_graphql.prow.authz import may_run
 from prow_graphql.prow.config import ConfigEntry, DeckConfig, PlankConfig
-from prow_graphql.prow.jobs import Postsubmit
+from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.links import job_url
-from prow_graphql.prow.objects import Refs
-from prow_graphql.prow.prowjob import _complete_primary_refs, new_prowjob
+from prow_graphql.prow.objects import ProwJobType, Pull, Refs
+from prow_graphql.prow.prowjob import (
+    _complete_primary_refs,
+    build_prowjob,
+    build_spec,
+    new_prowjob,
+    new_refs,
+)
 from prow_graphql.service import GatewayService, Policy, RerunMode
 from prow_graphql.store.memory import MemoryStore
 
@@ -602,3 +608,360 @@ async def test_latest_rerun_builds_the_prowjob_deck_builds(tmp_path: Path) -> No
         await service.rerun(
             "wowsuch", RerunMode.LATEST, Identity(user="random", authenticated=True)
         )
+
+
+# --- PresubmitSpec / PostsubmitSpec / BatchSpec / PeriodicSpec / specFromJobBase ---------------
+# The Go cases use a zero JobBase (no name, agent, cluster or namespace); the gateway's JobBase
+# has loader defaults for those, so each case clears them to compare the whole spec.
+ZERO_JOB = {"name": "", "source_path": "j.yaml", "agent": "", "cluster": "", "namespace": ""}
+# The gateway runs a presubmit or batch only for a pull request (PullRequestRequired); Go's
+# spec builders carry the pull through untouched, so those cases get pull #1 on both sides.
+EMPTY_REFS = {"org": "", "repo": ""}
+
+# (name, job clone fields, refs clone fields, expected refs clone fields)
+POSTSUBMIT_SPEC_CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
+    (
+        "can override fields",
+        {
+            "path_alias": "foo",
+            "clone_uri": "bar",
+            "skip_submodules": True,
+            "clone_depth": 7,
+            "skip_fetch_head": True,
+        },
+        {},
+        {
+            "path_alias": "foo",
+            "clone_uri": "bar",
+            "skip_submodules": True,
+            "clone_depth": 7,
+            "skip_fetch_head": True,
+        },
+    ),
+    (
+        "controller can default fields",
+        {},
+        {
+            "path_alias": "fancy",
+            "clone_uri": "cats",
+            "skip_submodules": True,
+            "clone_depth": 8,
+            "skip_fetch_head": True,
+        },
+        {
+            "path_alias": "fancy",
+            "clone_uri": "cats",
+            "skip_submodules": True,
+            "clone_depth": 8,
+            "skip_fetch_head": True,
+        },
+    ),
+    (
+        "job overrides take precedence over controller defaults",
+        {"path_alias": "foo", "clone_depth": 3, "clone_uri": "bar"},
+        {"path_alias": "fancy", "clone_depth": 1, "clone_uri": "cats"},
+        {"path_alias": "foo", "clone_depth": 3, "clone_uri": "bar"},
+    ),
+]
+# PresubmitSpec and BatchSpec share one table in Go (path_alias and clone_uri only).
+PRESUBMIT_SPEC_CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
+    (
+        "can override path alias and cloneuri",
+        {"path_alias": "foo", "clone_uri": "bar"},
+        {},
+        {"path_alias": "foo", "clone_uri": "bar"},
+    ),
+    (
+        "controller can default path alias and cloneuri",
+        {},
+        {"path_alias": "fancy", "clone_uri": "cats"},
+        {"path_alias": "fancy", "clone_uri": "cats"},
+    ),
+    (
+        "job overrides take precedence over controller defaults",
+        {"path_alias": "foo", "clone_uri": "bar"},
+        {"path_alias": "fancy", "clone_uri": "cats"},
+        {"path_alias": "foo", "clone_uri": "bar"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("job_fields", "refs_fields", "want_refs"),
+    [case[1:] for case in POSTSUBMIT_SPEC_CASES],
+    ids=[case[0] for case in POSTSUBMIT_SPEC_CASES],
+)
+def test_postsubmit_spec(
+    job_fields: dict[str, Any], refs_fields: dict[str, Any], want_refs: dict[str, Any]
+) -> None:
+    """Ports TestPostsubmitSpec (pkg/pjutil/pjutil_test.go), all 3 cases. Refs carrying their
+    own clone settings reach build_spec as stored refs (Deck's rerun), the only way they can."""
+    job = Postsubmit(**ZERO_JOB, **job_fields)
+    spec = build_spec(job, ProwJobType.POSTSUBMIT, None, stored_refs={**EMPTY_REFS, **refs_fields})
+    assert spec == {"type": "postsubmit", "refs": {**EMPTY_REFS, **want_refs}, "report": True}
+
+
+@pytest.mark.parametrize("run_as", [ProwJobType.PRESUBMIT, ProwJobType.BATCH])
+@pytest.mark.parametrize(
+    ("job_fields", "refs_fields", "want_refs"),
+    [case[1:] for case in PRESUBMIT_SPEC_CASES],
+    ids=[case[0] for case in PRESUBMIT_SPEC_CASES],
+)
+def test_presubmit_and_batch_spec(
+    run_as: ProwJobType,
+    job_fields: dict[str, Any],
+    refs_fields: dict[str, Any],
+    want_refs: dict[str, Any],
+) -> None:
+    """Ports TestPresubmitSpec and TestBatchSpec (pkg/pjutil/pjutil_test.go), 3 cases each: a
+    presubmit reports by default, a batch has no report field."""
+    job = Presubmit(**ZERO_JOB, **job_fields)
+    stored = {**EMPTY_REFS, "pulls": [PULL_1], **refs_fields}
+    spec = build_spec(job, run_as, None, stored_refs=stored)
+    want: dict[str, Any] = {"type": str(run_as), "refs": {**stored, **want_refs}}
+    if run_as is ProwJobType.PRESUBMIT:
+        want["report"] = True
+    assert spec == want
+
+
+def test_periodic_spec() -> None:
+    """Ports TestPeriodicSpec (pkg/pjutil/pjutil_test.go), its 1 case: report is set to true."""
+    spec = build_spec(Periodic(**ZERO_JOB), ProwJobType.PERIODIC, None)
+    assert spec == {"type": "periodic", "report": True}
+
+
+EXTRA_REFS = (
+    {"org": "true-org", "repo": "", "blobless_fetch": True},
+    {"org": "false-org", "repo": "", "blobless_fetch": False},
+    {"org": "default-org", "repo": ""},
+)
+RERUN_AUTH = {
+    "allow_anyone": False,
+    "github_team_ids": [1234, 5678],
+    "github_users": ["authorized_user", "another_authorized_user"],
+    "github_orgs": ["kubernetes", "kubernetes-sigs"],
+}
+# (name, job-base fields, spec fields the Go check looks at, expected values)
+SPEC_FROM_JOB_BASE_CASES: list[tuple[str, dict[str, Any], str, Any]] = [
+    (
+        "Verify reporter config gets copied",
+        {"reporter_config": {"slack": {"channel": "my-channel"}}},
+        "reporter_config",
+        {"slack": {"channel": "my-channel"}},
+    ),
+    # allow_anyone: false is omitempty in Go's JSON; the three lists must be there.
+    (
+        "Verify rerun permissions gets copied",
+        {"rerun_auth_config": RERUN_AUTH},
+        "rerun_auth_config",
+        {k: v for k, v in RERUN_AUTH.items() if k != "allow_anyone"},
+    ),
+    ("Verify hidden property gets copied", {"hidden": True}, "hidden", True),
+    (
+        "Verify DecorateExtraRefs default true",
+        {"decoration_config": {"blobless_fetch": True}, "extra_refs": EXTRA_REFS},
+        "extra_refs",
+        [True, False, True],
+    ),
+    (
+        "Verify DecorateExtraRefs default false",
+        {"decoration_config": {"blobless_fetch": False}, "extra_refs": EXTRA_REFS},
+        "extra_refs",
+        [True, False, False],
+    ),
+    (
+        "Verify DecorateExtraRefs no decoration preserves existing",
+        {"extra_refs": EXTRA_REFS},
+        "extra_refs",
+        [True, False, None],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("job_fields", "field", "want"),
+    [case[1:] for case in SPEC_FROM_JOB_BASE_CASES],
+    ids=[case[0] for case in SPEC_FROM_JOB_BASE_CASES],
+)
+def test_spec_from_job_base(job_fields: dict[str, Any], field: str, want: Any) -> None:
+    """Ports TestSpecFromJobBase (pkg/pjutil/pjutil_test.go), all 6 cases (through a periodic's
+    spec; for extra_refs the expected value is each ref's blobless_fetch, None = unset)."""
+    spec = build_spec(Periodic(**ZERO_JOB, **job_fields), ProwJobType.PERIODIC, None)
+    if field == "extra_refs":
+        assert [ref.get("blobless_fetch") for ref in spec["extra_refs"]] == want
+        assert [ref["org"] for ref in spec["extra_refs"]] == [
+            "true-org",
+            "false-org",
+            "default-org",
+        ]
+    else:
+        assert spec[field] == want
+
+
+# --- createRefs, NewProwJob and NewPresubmit with modifiers -----------------------------------
+# Prow's tests use short SHAs ("abcdef", "123456", "987654"); the gateway accepts only full
+# 40-hex SHAs from callers (§8.6), so these cases pad them with zeros, in links too.
+BASE_SHA = "abcdef" + "0" * 34
+HEAD_SHA = "123456" + "0" * 34
+
+
+def test_create_refs() -> None:
+    """Ports TestCreateRefs (pkg/pjutil/pjutil_test.go), its 1 case, on new_refs: the links are
+    the ones Prow's trigger takes from GitHub, built from github.link_url."""
+    pull = Pull(
+        number=42, author="ibzib", sha=HEAD_SHA, title="hello world", head_ref="my-great-change"
+    )
+    refs = new_refs(
+        "https://github.example.com",
+        "kubernetes",
+        "Hello-World",
+        "master",
+        base_sha=BASE_SHA,
+        pull=pull,
+    )
+    repo = "https://github.example.com/kubernetes/Hello-World"
+    assert refs == Refs(
+        org="kubernetes",
+        repo="Hello-World",
+        repo_link=repo,
+        base_ref="master",
+        base_sha=BASE_SHA,
+        base_link=f"{repo}/commit/{BASE_SHA}",
+        pulls=(
+            Pull(
+                number=42,
+                author="ibzib",
+                sha=HEAD_SHA,
+                head_ref="my-great-change",
+                title="hello world",
+                link=f"{repo}/pull/42",
+                author_link="https://github.example.com/ibzib",
+                commit_link=f"{repo}/pull/42/commits/{HEAD_SHA}",
+            ),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("scheduling", "state"),
+    [(False, "triggered"), (True, "scheduling")],
+    ids=["no options", "require scheduling"],
+)
+def test_new_prowjob_with_modifiers(scheduling: bool, state: str) -> None:
+    """Ports TestNewProwJobWithModifiers (pkg/pjutil/pjutil_test.go), both cases, comparing the
+    whole ProwJob (RequireScheduling is the gateway's scheduler_enabled)."""
+    spec = {"job": "job", "context": "job-context", "type": "periodic"}
+    pj = new_prowjob(
+        spec,
+        {"extra-label": "foo"},
+        {"extra-annotation": "bar"},
+        scheduler_enabled=scheduling,
+        now=datetime(2024, 2, 27, tzinfo=UTC),
+        name="foo",
+    )
+    assert pj == {
+        "apiVersion": "prow.k8s.io/v1",
+        "kind": "ProwJob",
+        "metadata": {
+            "name": "foo",
+            "labels": {
+                CREATED: "true",
+                JOB: "job",
+                CONTEXT: "job-context",
+                TYPE: "periodic",
+                "extra-label": "foo",
+            },
+            "annotations": {JOB: "job", CONTEXT: "job-context", "extra-annotation": "bar"},
+        },
+        "spec": spec,
+        "status": {"startTime": "2024-02-27T00:00:00Z", "state": state},
+    }
+
+
+@pytest.mark.parametrize(
+    ("scheduling", "state"),
+    [(False, "triggered"), (True, "scheduling")],
+    ids=["no options", "require scheduling"],
+)
+def test_new_presubmit_with_modifiers(scheduling: bool, state: str) -> None:
+    """Ports TestNewPresubmitWithModifiers (pkg/pjutil/pjutil_test.go), both cases, on
+    build_prowjob (the gateway's NewPresubmit): is-optional "false", the event GUID as an extra
+    label, refs labels, report true. Besides the full SHAs (see above): Go's fixture PR is on
+    kubernetes/repo-name but its links point to kubernetes/test-infra; the gateway builds links
+    from org/repo, so here they say repo-name."""
+    job = Presubmit(
+        name="job", source_path="j.yaml", context="job-context", agent="", cluster="", namespace=""
+    )
+    base_sha = "987654" + "0" * 34
+    pull = Pull(number=42, author="user-login", sha=HEAD_SHA, title="pr-title", head_ref="head-ref")
+    refs = new_refs(
+        "https://github.example.com",
+        "kubernetes",
+        "repo-name",
+        "base-ref",
+        base_sha=base_sha,
+        pull=pull,
+    )
+    pj = build_prowjob(
+        job,
+        run_as=ProwJobType.PRESUBMIT,
+        refs=refs,
+        scheduler_enabled=scheduling,
+        now=datetime(2024, 2, 27, tzinfo=UTC),
+        name="foo",
+        extra_labels={"event-GUID": "0001", "extra-label": "foo"},
+    )
+    repo = "https://github.example.com/kubernetes/repo-name"
+    assert pj == {
+        "apiVersion": "prow.k8s.io/v1",
+        "kind": "ProwJob",
+        "metadata": {
+            "name": "foo",
+            "labels": {
+                CREATED: "true",
+                JOB: "job",
+                CONTEXT: "job-context",
+                TYPE: "presubmit",
+                "event-GUID": "0001",
+                "prow.k8s.io/is-optional": "false",
+                ORG: "kubernetes",
+                REPO: "repo-name",
+                BASE_REF: "base-ref",
+                PULL: "42",
+                "extra-label": "foo",
+            },
+            "annotations": {JOB: "job", CONTEXT: "job-context"},
+        },
+        "spec": {
+            "type": "presubmit",
+            "job": "job",
+            "refs": {
+                "org": "kubernetes",
+                "repo": "repo-name",
+                "repo_link": repo,
+                "base_ref": "base-ref",
+                "base_sha": base_sha,
+                "base_link": f"{repo}/commit/{base_sha}",
+                "pulls": [
+                    {
+                        "number": 42,
+                        "author": "user-login",
+                        "sha": HEAD_SHA,
+                        "title": "pr-title",
+                        "head_ref": "head-ref",
+                        "link": f"{repo}/pull/42",
+                        "commit_link": f"{repo}/pull/42/commits/{HEAD_SHA}",
+                        "author_link": "https://github.example.com/user-login",
+                    }
+                ],
+            },
+            "report": True,
+            "context": "job-context",
+        },
+        "status": {"startTime": "2024-02-27T00:00:00Z", "state": state},
+    }
+
+
+# Not ported from pkg/pjutil/pjutil_test.go: TestPartitionActive and TestGetLatestProwJobs test
+# helpers of Prow's controllers (plank's and the Jenkins operator's sync loops); the gateway
+# creates ProwJobs and never runs or deduplicates them, so it has no such functions.
