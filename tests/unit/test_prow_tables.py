@@ -8,6 +8,7 @@ to.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from prow_graphql.errors import PermissionDenied
 from prow_graphql.identity import Identity
 from prow_graphql.informer import Informer
 from prow_graphql.prow.authz import may_run
-from prow_graphql.prow.config import ConfigEntry, DeckConfig, PlankConfig
+from prow_graphql.prow.config import ConfigEntry, DeckConfig, PlankConfig, parse_prow_config
 from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.links import job_url
 from prow_graphql.prow.objects import ProwJobType, Pull, Refs
@@ -30,7 +31,8 @@ from prow_graphql.prow.prowjob import (
     new_prowjob,
     new_refs,
 )
-from prow_graphql.service import GatewayService, Policy, RerunMode
+from prow_graphql.service import GatewayService, NotAbortable, Policy, RerunMode
+from prow_graphql.service.lifecycle import _spec_org_repo
 from prow_graphql.store.memory import MemoryStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -965,3 +967,302 @@ def test_new_presubmit_with_modifiers(scheduling: bool, state: str) -> None:
 # Not ported from pkg/pjutil/pjutil_test.go: TestPartitionActive and TestGetLatestProwJobs test
 # helpers of Prow's controllers (plank's and the Jenkins operator's sync loops); the gateway
 # creates ProwJobs and never runs or deduplicates them, so it has no such functions.
+
+
+# --- Deck's abort (cmd/deck/abort_test.go) ----------------------------------------------------
+# (name, login, config-level github_users, config-level allow_anyone, state, outcome).
+# Outcome: "aborted", "denied" (Deck's 401) or "not abortable" (Deck's 400).
+ABORT_CASES: list[tuple[str, str, list[str], bool, str, str]] = [
+    ("Abort on triggered state", "authorized", AUTHORIZED, False, "triggered", "aborted"),
+    ("Abort on pending state", "authorized", AUTHORIZED, False, "pending", "aborted"),
+    (
+        "Attempt to abort on success state",
+        "authorized",
+        AUTHORIZED,
+        False,
+        "success",
+        "not abortable",
+    ),
+    (
+        "Attempt to abort on aborted state",
+        "authorized",
+        AUTHORIZED,
+        False,
+        "aborted",
+        "not abortable",
+    ),
+    ("User not authorized to abort job", "random-dude", AUTHORIZED, False, "pending", "denied"),
+    ("Allow anyone set to true, abort job", "ugh", AUTHORIZED, True, "pending", "aborted"),
+    ("User permitted to abort on specific job", "authorized", [], False, "pending", "aborted"),
+    ("User on permitted team", "sig-lead", [], False, "pending", "aborted"),
+]
+
+
+@pytest.mark.parametrize(
+    ("login", "users", "anyone", "state", "outcome"),
+    [case[1:] for case in ABORT_CASES],
+    ids=[case[0] for case in ABORT_CASES],
+)
+async def test_abort(
+    tmp_path: Path, login: str, users: list[str], anyone: bool, state: str, outcome: str
+) -> None:
+    """Ports TestAbort (cmd/deck/abort_test.go), all 8 cases, through the gateway's abort. The
+    config-level entry is written as deck.default_rerun_auth_configs; Prow refuses allow_anyone
+    together with allow lists in a loaded config (Go's test injects it past that check), so the
+    allow-anyone row writes allow_anyone alone."""
+    entry = {"allow_anyone": True} if anyone else {"github_users": users}
+    (tmp_path / "config.yaml").write_text(
+        json.dumps(
+            {"deck": {"default_rerun_auth_configs": [{"repo": "", "rerun_auth_configs": entry}]}}
+        )
+    )
+    (tmp_path / "jobs").mkdir()
+    store = MemoryStore("default")
+    service = GatewayService(
+        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
+        store=store,
+        informer=Informer(store),
+        policy=Policy(authorize=True, enable_abort=True),
+    )
+    old = _old_whoa(login)
+    old["spec"]["rerun_auth_config"] = JOB_AUTH
+    old["status"]["state"] = state
+    await store.create(old)
+    identity = Identity(user=login, groups=GROUPS.get(login, ()), authenticated=True)
+    if outcome == "aborted":
+        record = await service.abort("wowsuch", identity)
+        assert record.state.value == "aborted"
+    else:
+        with pytest.raises(PermissionDenied if outcome == "denied" else NotAbortable):
+            await service.abort("wowsuch", identity)
+        assert (await store.get("wowsuch"))["status"]["state"] == state
+
+
+def test_can_trigger_job() -> None:
+    """Ports TestCanTriggerJob (cmd/deck/rerun_test.go): its case "Unauthorized user can not
+    rerun" (no config-level and no job-level rerun_auth_config). Left out: "Authorized user can
+    re-run", which passes only through the trigger plugin's TrustedPullRequest (see the note on
+    RERUN_AUTH_CASES)."""
+    identity = Identity(user="untrusted", authenticated=True)
+    assert not may_run(None, DeckConfig(), "org/repo", "default", identity).allowed
+
+
+# --- config-level rerun auth lookup (pkg/config/config_test.go) -------------------------------
+# (name, deck config, job spec, expected config-level RerunAuthConfig)
+ISTIO = {"refs": {"org": "istio", "repo": "istio"}}
+EXTRA_ISTIO = {"extra_refs": [{"org": "istio", "repo": "istio"}]}
+EXTRA_TWO = {
+    "extra_refs": [{"org": "istio", "repo": "istio"}, {"org": "other-org", "repo": "other-repo"}]
+}
+
+
+def _users(*names: str) -> dict[str, Any]:
+    return {"github_users": list(names)}
+
+
+RERUN_AUTH_MAP_CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any] | None]] = [
+    (
+        "default to an empty config",
+        {},
+        {"refs": {"org": "my-default-org", "repo": "my-default-repo"}},
+        None,
+    ),
+    (
+        "unknown org or org/repo return wildcard",
+        {"*": _users("clarketm")},
+        {"refs": {"org": "my-default-org", "repo": "my-default-repo"}},
+        _users("clarketm"),
+    ),
+    (
+        "no refs return wildcard empty string match",
+        {"": _users("leonardo")},
+        {},
+        _users("leonardo"),
+    ),
+    (
+        "no refs return wildcard override to star match",
+        {"": _users("clarketm"), "*": _users("scoobydoo"), "istio": _users("billybob")},
+        {},
+        _users("scoobydoo"),
+    ),
+    ("no refs return wildcard but there is no match", {"istio": _users("billybob")}, {}, None),
+    (
+        "use org if defined",
+        {
+            "*": _users("clarketm"),
+            "istio": _users("scoobydoo"),
+            "istio/test-infra": _users("billybob"),
+        },
+        ISTIO,
+        _users("scoobydoo"),
+    ),
+    (
+        "use org/repo if defined",
+        {"*": _users("clarketm"), "istio/istio": _users("skywalker")},
+        ISTIO,
+        _users("skywalker"),
+    ),
+    (
+        "org/repo takes precedence over org",
+        {
+            "*": _users("clarketm"),
+            "istio": _users("scrappydoo"),
+            "istio/istio": _users("airbender"),
+        },
+        ISTIO,
+        _users("airbender"),
+    ),
+    (
+        "use org/repo from extra refs",
+        {"*": _users("clarketm"), "istio/istio": _users("skywalker")},
+        EXTRA_ISTIO,
+        _users("skywalker"),
+    ),
+    (
+        "use only org/repo from first extra refs entry",
+        {
+            "*": _users("clarketm"),
+            "istio/istio": _users("skywalker"),
+            "other-org/other-repo": _users("anakin"),
+        },
+        EXTRA_TWO,
+        _users("skywalker"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("by_key", "spec", "want"),
+    [case[1:] for case in RERUN_AUTH_MAP_CASES],
+    ids=[case[0] for case in RERUN_AUTH_MAP_CASES],
+)
+def test_rerun_auth_configs_get_rerun_auth_config(
+    by_key: dict[str, Any], spec: dict[str, Any], want: dict[str, Any] | None
+) -> None:
+    """Ports TestRerunAuthConfigsGetRerunAuthConfig (pkg/config/config_test.go), all 10 cases:
+    the old map form of deck.rerun_auth_configs ("" before "*", then orgs, then repos)."""
+    deck = parse_prow_config({"deck": {"rerun_auth_configs": by_key}}, "config.yaml").deck
+    org_repo = _spec_org_repo(spec)
+    assert deck.rerun_auth_config_for(org_repo, str(spec.get("cluster") or "")) == want
+
+
+def _entry(repo: str, cluster: str, *names: str) -> dict[str, Any]:
+    return {"repo": repo, "cluster": cluster, "rerun_auth_configs": _users(*names)}
+
+
+DEFAULT_RERUN_AUTH_CASES: list[
+    tuple[str, list[dict[str, Any]], dict[str, Any], dict[str, Any] | None]
+] = [
+    (
+        "default to an empty config",
+        [],
+        {"refs": {"org": "my-default-org", "repo": "my-default-repo"}},
+        None,
+    ),
+    (
+        "unknown org or org/repo return wildcard",
+        [_entry("*", "", "clarketm")],
+        {"refs": {"org": "my-default-org", "repo": "my-default-repo"}},
+        _users("clarketm"),
+    ),
+    ("no refs return wildcard", [_entry("*", "", "leonardo")], {}, _users("leonardo")),
+    (
+        "no refs return wildcard empty string match",
+        [_entry("", "", "leonardo")],
+        {},
+        _users("leonardo"),
+    ),
+    (
+        "no refs return wildcard override to star match",
+        [
+            _entry("", "", "clarketm"),
+            _entry("*", "", "scoobydoo"),
+            _entry("istio", "", "airbender"),
+        ],
+        {},
+        _users("scoobydoo"),
+    ),
+    ("no refs return wildcard but there is no match", [_entry("istio", "", "billybob")], {}, None),
+    (
+        "use org if defined",
+        [
+            _entry("*", "", "clarketm"),
+            _entry("istio", "", "scoobydoo"),
+            _entry("istio/test-infra", "", "billybob"),
+        ],
+        ISTIO,
+        _users("scoobydoo"),
+    ),
+    (
+        "use org/repo if defined",
+        [_entry("*", "", "clarketm"), _entry("istio/istio", "", "skywalker")],
+        ISTIO,
+        _users("skywalker"),
+    ),
+    (
+        "org/repo takes precedence over org",
+        [
+            _entry("*", "", "clarketm"),
+            _entry("istio", "", "scrappydoo"),
+            _entry("istio/istio", "", "airbender"),
+        ],
+        ISTIO,
+        _users("airbender"),
+    ),
+    (
+        "cluster returns matching cluster",
+        [_entry("istio", "", "scrappydoo"), _entry("istio", "trusted", "airbender")],
+        {**ISTIO, "cluster": "trusted"},
+        _users("airbender"),
+    ),
+    (
+        "cluster returns wild card",
+        [_entry("istio", "*", "scrappydoo"), _entry("istio", "cluster", "airbender")],
+        {**ISTIO, "cluster": "trusted"},
+        _users("scrappydoo"),
+    ),
+    (
+        "no refs with cluster returns overriding matching cluster",
+        [_entry("", "*", "clarketm"), _entry("", "trusted", "airbender")],
+        {"cluster": "trusted"},
+        _users("airbender"),
+    ),
+    (
+        "no matching orgrepo or cluster",
+        [_entry("notIstio", "notTrusted", "clarketm")],
+        {**ISTIO, "cluster": "trusted"},
+        None,
+    ),
+    (
+        "use org/repo from extra refs",
+        [_entry("*", "", "clarketm"), _entry("istio/istio", "", "skywalker")],
+        EXTRA_ISTIO,
+        _users("skywalker"),
+    ),
+    (
+        "use only org/repo from first extra refs entry",
+        [
+            _entry("*", "", "clarketm"),
+            _entry("istio/istio", "", "skywalker"),
+            _entry("other-org/other-repo", "", "anakin"),
+        ],
+        EXTRA_TWO,
+        _users("skywalker"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("entries", "spec", "want"),
+    [case[1:] for case in DEFAULT_RERUN_AUTH_CASES],
+    ids=[case[0] for case in DEFAULT_RERUN_AUTH_CASES],
+)
+def test_default_rerun_auth_configs_get_rerun_auth_config(
+    entries: list[dict[str, Any]], spec: dict[str, Any], want: dict[str, Any] | None
+) -> None:
+    """Ports TestDefaultRerunAuthConfigsGetRerunAuthConfig (pkg/config/config_test.go): the
+    list form, the last matching entry winning; all 15 cases."""
+    config = {"deck": {"default_rerun_auth_configs": entries}}
+    deck = parse_prow_config(config, "config.yaml").deck
+    org_repo = _spec_org_repo(spec)
+    assert deck.rerun_auth_config_for(org_repo, str(spec.get("cluster") or "")) == want
