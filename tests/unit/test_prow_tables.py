@@ -1141,9 +1141,13 @@ def test_rerun_auth_configs_get_rerun_auth_config(
 ) -> None:
     """Ports TestRerunAuthConfigsGetRerunAuthConfig (pkg/config/config_test.go), all 10 cases:
     the old map form of deck.rerun_auth_configs ("" before "*", then orgs, then repos)."""
-    deck = parse_prow_config({"deck": {"rerun_auth_configs": by_key}}, "config.yaml").deck
-    org_repo = _spec_org_repo(spec)
-    assert deck.rerun_auth_config_for(org_repo, str(spec.get("cluster") or "")) == want
+    assert _config_level({"rerun_auth_configs": by_key}, spec) == want
+
+
+def _config_level(deck_config: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any] | None:
+    """Deck's GetRerunAuthConfig: the config-level entry for a ProwJob spec."""
+    deck = parse_prow_config({"deck": deck_config}, "config.yaml").deck
+    return deck.rerun_auth_config_for(_spec_org_repo(spec), str(spec.get("cluster") or ""))
 
 
 def _entry(repo: str, cluster: str, *names: str) -> dict[str, Any]:
@@ -1262,7 +1266,4 @@ def test_default_rerun_auth_configs_get_rerun_auth_config(
 ) -> None:
     """Ports TestDefaultRerunAuthConfigsGetRerunAuthConfig (pkg/config/config_test.go): the
     list form, the last matching entry winning; all 15 cases."""
-    config = {"deck": {"default_rerun_auth_configs": entries}}
-    deck = parse_prow_config(config, "config.yaml").deck
-    org_repo = _spec_org_repo(spec)
-    assert deck.rerun_auth_config_for(org_repo, str(spec.get("cluster") or "")) == want
+    assert _config_level({"default_rerun_auth_configs": entries}, spec) == want
