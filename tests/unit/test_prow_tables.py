@@ -423,12 +423,12 @@ JOB_AUTH = {"allow_anyone": False, "github_users": AUTHORIZED, "github_team_ids"
 # (name, login, config-level github_users, config-level allow_anyone, allowed).
 # Left out, from both tests:
 # - "RerunCreatesJob set to false, should not create prow job" and "Direct rerun disabled, post
-#   request": Deck's --rerun-creates-job flag and GET-means-preview; the gateway always creates
-#   (dry runs are a request field), so there is no such switch to test.
+#   request": Deck's --rerun-creates-job flag and GET-means-preview; the gateway's rerun has
+#   neither (it always creates; enabling it is a matter of authorization), so nothing to test.
 # - "Org member permitted for presubmits": Deck's last resort runs the trigger plugin's
 #   TrustedPullRequest (plugins.yaml trigger config, and the PR's ok-to-test label read from
 #   GitHub). The gateway reads neither plugins.yaml nor GitHub, so an org member not named by a
-#   rerun_auth_config is refused; this is documented as a deliberate narrowing.
+#   rerun_auth_config is refused; docs/auth.md states this narrowing.
 RERUN_AUTH_CASES: list[tuple[str, str, list[str], bool, bool]] = [
     ("Handler returns ProwJob", "authorized", AUTHORIZED, False, True),
     ("User not authorized to create prow job", "random-dude", AUTHORIZED, False, False),
