@@ -1267,3 +1267,31 @@ def test_default_rerun_auth_configs_get_rerun_auth_config(
     """Ports TestDefaultRerunAuthConfigsGetRerunAuthConfig (pkg/config/config_test.go): the
     list form, the last matching entry winning; all 15 cases."""
     assert _config_level({"default_rerun_auth_configs": entries}, spec) == want
+
+
+async def test_latest_rerun_of_a_periodic_ignores_its_refs(tmp_path: Path) -> None:
+    """TestLatestRerun's "Handler returns Periodic ProwJob" (cmd/deck/rerun_test.go): the old
+    periodic ProwJob carries refs, and Deck's PeriodicSpec builds the new one from the current
+    periodic alone, so the rerun succeeds, with no refs."""
+    (tmp_path / "config.yaml").write_text("{}\n")
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "whoa.yaml").write_text(
+        "periodics:\n- name: whoa\n  interval: 1h\n  labels: {foo: foo}\n"
+        "  rerun_auth_config: {github_users: [authorized]}\n"
+        "  spec: {containers: [{image: 'alpine:3.20'}]}\n"
+    )
+    store = MemoryStore("default")
+    service = GatewayService(
+        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
+        store=store,
+        informer=Informer(store),
+        policy=Policy(authorize=True),
+    )
+    old = _old_whoa("authorized")
+    old["spec"]["type"] = "periodic"
+    await store.create(old)
+    identity = Identity(user="authorized", authenticated=True)
+    new = (await service.rerun("wowsuch", RerunMode.LATEST, identity)).prowjob
+    assert new["spec"]["type"] == "periodic"
+    assert "refs" not in new["spec"]
+    assert new["metadata"]["labels"]["foo"] == "foo"

@@ -117,9 +117,11 @@ class Lifecycle(ServiceCore):
             annotations = dict(old_annotations)
         else:
             job = self._current_job(record)
-            # Deck reuses the old run's refs as stored (no validation, no new links).
+            # Deck reuses the old run's refs as stored (no validation, no new links); a
+            # periodic is built from the current periodic alone (PeriodicSpec takes no refs).
             raw_refs = old_spec.get("refs")
-            stored = raw_refs if isinstance(raw_refs, Mapping) else None
+            periodic = record.type is ProwJobType.PERIODIC
+            stored = raw_refs if isinstance(raw_refs, Mapping) and not periodic else None
             spec = build_spec(job, record.type, None, stored_refs=stored)
             # Deck: the job's labels and annotations from the current config, plus the keys
             # components (trigger, tide, gerrit) set on the old run.
