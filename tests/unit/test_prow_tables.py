@@ -530,6 +530,25 @@ presubmits:
 """
 
 
+async def _service_with(
+    tmp_path: Path, config: str, jobs: str, old: dict[str, Any]
+) -> tuple[GatewayService, MemoryStore]:
+    """A gateway over an embedded store holding `old`, with literal config.yaml and one job
+    file; authorization on, abort enabled."""
+    (tmp_path / "config.yaml").write_text(config)
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "whoa.yaml").write_text(jobs)
+    store = MemoryStore("default")
+    service = GatewayService(
+        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
+        store=store,
+        informer=Informer(store),
+        policy=Policy(authorize=True, enable_abort=True),
+    )
+    await store.create(old)
+    return service, store
+
+
 def _old_whoa(login: str) -> dict[str, Any]:
     """The ProwJob "wowsuch" that TestLatestRerun reruns, with its refs exactly as stored: a
     base_sha of "foo" and no links (Deck never validates or rewrites the old run's refs)."""
@@ -565,17 +584,7 @@ async def test_latest_rerun_builds_the_prowjob_deck_builds(tmp_path: Path) -> No
     report: true. The gateway adds its own triggered-by
     annotation and is-optional is not set (Deck's rerun does not set it either). Defaulting by
     the loader gives the context "whoa" where Go's undefaulted test config leaves it empty."""
-    (tmp_path / "config.yaml").write_text("{}\n")
-    (tmp_path / "jobs").mkdir()
-    (tmp_path / "jobs" / "whoa.yaml").write_text(WHOA_CONFIG)
-    store = MemoryStore("default")
-    service = GatewayService(
-        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
-        store=store,
-        informer=Informer(store),
-        policy=Policy(authorize=True),
-    )
-    await store.create(_old_whoa("authorized"))
+    service, _ = await _service_with(tmp_path, "{}\n", WHOA_CONFIG, _old_whoa("authorized"))
     identity = Identity(user="authorized", authenticated=True)
     new = (await service.rerun("wowsuch", RerunMode.LATEST, identity)).prowjob
     assert new["metadata"]["labels"] == {
@@ -1011,23 +1020,11 @@ async def test_abort(
     together with allow lists in a loaded config (Go's test injects it past that check), so the
     allow-anyone row writes allow_anyone alone."""
     entry = {"allow_anyone": True} if anyone else {"github_users": users}
-    (tmp_path / "config.yaml").write_text(
-        json.dumps(
-            {"deck": {"default_rerun_auth_configs": [{"repo": "", "rerun_auth_configs": entry}]}}
-        )
-    )
-    (tmp_path / "jobs").mkdir()
-    store = MemoryStore("default")
-    service = GatewayService(
-        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
-        store=store,
-        informer=Informer(store),
-        policy=Policy(authorize=True, enable_abort=True),
-    )
+    config = {"deck": {"default_rerun_auth_configs": [{"repo": "", "rerun_auth_configs": entry}]}}
     old = _old_whoa(login)
     old["spec"]["rerun_auth_config"] = JOB_AUTH
     old["status"]["state"] = state
-    await store.create(old)
+    service, store = await _service_with(tmp_path, json.dumps(config), "{}\n", old)
     identity = Identity(user=login, groups=GROUPS.get(login, ()), authenticated=True)
     if outcome == "aborted":
         record = await service.abort("wowsuch", identity)
@@ -1273,23 +1270,14 @@ async def test_latest_rerun_of_a_periodic_ignores_its_refs(tmp_path: Path) -> No
     """TestLatestRerun's "Handler returns Periodic ProwJob" (cmd/deck/rerun_test.go): the old
     periodic ProwJob carries refs, and Deck's PeriodicSpec builds the new one from the current
     periodic alone, so the rerun succeeds, with no refs."""
-    (tmp_path / "config.yaml").write_text("{}\n")
-    (tmp_path / "jobs").mkdir()
-    (tmp_path / "jobs" / "whoa.yaml").write_text(
+    periodic = (
         "periodics:\n- name: whoa\n  interval: 1h\n  labels: {foo: foo}\n"
         "  rerun_auth_config: {github_users: [authorized]}\n"
         "  spec: {containers: [{image: 'alpine:3.20'}]}\n"
     )
-    store = MemoryStore("default")
-    service = GatewayService(
-        config=ConfigState(tmp_path / "config.yaml", tmp_path / "jobs"),
-        store=store,
-        informer=Informer(store),
-        policy=Policy(authorize=True),
-    )
     old = _old_whoa("authorized")
     old["spec"]["type"] = "periodic"
-    await store.create(old)
+    service, _ = await _service_with(tmp_path, "{}\n", periodic, old)
     identity = Identity(user="authorized", authenticated=True)
     new = (await service.rerun("wowsuch", RerunMode.LATEST, identity)).prowjob
     assert new["spec"]["type"] == "periodic"
