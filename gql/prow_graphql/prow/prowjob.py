@@ -34,6 +34,7 @@ from prow_graphql.prow.objects import (
     Pull,
     Refs,
     format_time,
+    parse_refs,
 )
 
 ENV_AUTHOR = "AUTHOR"
@@ -149,12 +150,24 @@ def _pull_to_json(pull: Pull) -> dict[str, Any]:
 # --- spec -----------------------------------------------------------------------------------
 
 
-def build_spec(job: Job, run_as: ProwJobType, refs: Refs | None) -> dict[str, Any]:
+def build_spec(
+    job: Job,
+    run_as: ProwJobType,
+    refs: Refs | None,
+    *,
+    stored_refs: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The spec for running `job` as `run_as`, like Prow's Presubmit/Postsubmit/Periodic/BatchSpec.
 
     A presubmit may run as a postsubmit (built from the presubmit, typed postsubmit, no
     rerun_command) or as a batch. Postsubmits and periodics run only as themselves.
+    `stored_refs`, given instead of `refs`, are an existing ProwJob's refs (Deck's rerun from
+    current config): copied as stored, neither validated nor relinked, only completed from the
+    job, because Deck reuses the old run's refs unchanged (its TestLatestRerun keeps a base_sha
+    of "foo"), and a run already in the cluster must stay rerunnable.
     """
+    if stored_refs is not None:
+        refs = parse_refs(stored_refs)
     if isinstance(job, Periodic):
         if run_as is not ProwJobType.PERIODIC:
             raise InvalidInput("type", f"job {job.name!r} is a periodic; run it as a periodic")
@@ -179,13 +192,15 @@ def build_spec(job: Job, run_as: ProwJobType, refs: Refs | None) -> dict[str, An
         )
     if refs is None:
         raise InvalidInput("refs", "give org, repo and baseRef to run a postsubmit")
-    validate_refs(refs)
+    if stored_refs is None:
+        validate_refs(refs)
     if job.org_repo and f"{refs.org}/{refs.repo}" != job.org_repo:
         raise InvalidInput(
             "repo", f"job {job.name!r} is configured for {job.org_repo}, not {refs.org}/{refs.repo}"
         )
 
-    spec = _base_spec(job, run_as, _complete_primary_refs(refs, job))
+    primary = refs if stored_refs is None else stored_refs
+    spec = _base_spec(job, run_as, _complete_primary_refs(primary, job))
     if run_as is not ProwJobType.BATCH:
         _put(spec, "report", not job.skip_report)
     _put(spec, "context", job.context)
@@ -240,16 +255,29 @@ def _base_spec(job: JobBase, kind: ProwJobType, refs: dict[str, Any] | None) -> 
     _put(spec, "tekton_pipeline_run_spec", _thaw(job.tekton_pipeline_run_spec))
     _put(spec, "decoration_config", _thaw(job.decoration_config))
     _put(spec, "reporter_config", _thaw(job.reporter_config))
-    _put(spec, "rerun_auth_config", _thaw(job.rerun_auth_config))
+    _put(spec, "rerun_auth_config", _rerun_auth_json(job.rerun_auth_config))
     _put(spec, "hidden", job.hidden)
     _put(spec, "prowjob_defaults", _thaw(job.prowjob_defaults))
     _put(spec, "job_queue_name", job.job_queue_name)
     return spec
 
 
-def _complete_primary_refs(refs: Refs, job: JobBase) -> dict[str, Any]:
-    """Prow's CompletePrimaryRefs: stamp the job's clone settings and decoration defaults."""
-    out = refs_to_json(refs)
+def _rerun_auth_json(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The job's rerun_auth_config as Go encodes it: every RerunAuthConfig field is omitempty,
+    so `allow_anyone: false` or an empty list written in the config is left out (an empty
+    config stays `{}`: the field is a pointer)."""
+    if config is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        _put(out, str(key), _thaw(value))
+    return out
+
+
+def _complete_primary_refs(refs: Refs | Mapping[str, Any], job: JobBase) -> dict[str, Any]:
+    """Prow's CompletePrimaryRefs: the job's clone settings and decoration defaults win where
+    set; otherwise the refs keep their own (stored refs may carry clone_uri, clone_depth...)."""
+    out: dict[str, Any] = refs_to_json(refs) if isinstance(refs, Refs) else _thaw(refs)
     _put(out, "path_alias", job.path_alias)
     _put(out, "clone_uri", job.clone_uri)
     _put(out, "skip_submodules", job.skip_submodules)

@@ -15,10 +15,8 @@ from prow_graphql.prow.objects import (
     ProwJobRecord,
     ProwJobState,
     ProwJobType,
-    Refs,
-    parse_refs,
 )
-from prow_graphql.prow.prowjob import build_spec, new_prowjob, new_refs, set_container_env
+from prow_graphql.prow.prowjob import build_spec, new_prowjob, set_container_env
 from prow_graphql.service.core import ServiceCore, author_of
 from prow_graphql.service.models import NotAbortable, RerunMode, TriggerOutcome
 from prow_graphql.store.base import ProwJobObject
@@ -119,11 +117,12 @@ class Lifecycle(ServiceCore):
             annotations = dict(old_annotations)
         else:
             job = self._current_job(record)
+            # Deck reuses the old run's refs as stored (no validation, no new links); a
+            # periodic is built from the current periodic alone (PeriodicSpec takes no refs).
             raw_refs = old_spec.get("refs")
-            refs = parse_refs(raw_refs) if isinstance(raw_refs, Mapping) else None
-            spec = build_spec(
-                job, record.type, _refs_for_rebuild(refs, index.config.github_link_url)
-            )
+            periodic = record.type is ProwJobType.PERIODIC
+            stored = raw_refs if isinstance(raw_refs, Mapping) and not periodic else None
+            spec = build_spec(job, record.type, None, stored_refs=stored)
             # Deck: the job's labels and annotations from the current config, plus the keys
             # components (trigger, tide, gerrit) set on the old run.
             labels = {**job.labels, **_component_keys(old_labels)}
@@ -156,8 +155,10 @@ class Lifecycle(ServiceCore):
                                    "rerun with mode ORIGINAL")  # fmt: skip
             return periodic
         refs = record.refs
-        if refs is None:
-            raise InvalidInput("mode", "the ProwJob has no refs; rerun with mode ORIGINAL")
+        # Deck's verifyRerunRefs: the job is looked up by org/repo and filtered by branch.
+        if refs is None or not (refs.org and refs.repo and refs.base_ref):
+            raise InvalidInput("mode", "the ProwJob's refs lack org, repo or base_ref; "
+                               "rerun with mode ORIGINAL")  # fmt: skip
         return index.find(record.type, f"{refs.org}/{refs.repo}", record.job, refs.base_ref)
 
 
@@ -185,17 +186,3 @@ def _spec_org_repo(spec: Mapping[str, Any]) -> str:
 def _record_org_repo(record: ProwJobRecord) -> str:
     refs = record.primary_refs
     return f"{refs.org}/{refs.repo}" if refs is not None else ""
-
-
-def _refs_for_rebuild(refs: Refs | None, link_url: str) -> Refs | None:
-    """The old run's refs with links recomputed, for a rerun from the current config."""
-    if refs is None:
-        return None
-    return new_refs(
-        link_url,
-        refs.org,
-        refs.repo,
-        refs.base_ref,
-        base_sha=refs.base_sha,
-        pull=refs.pulls[0] if refs.pulls else None,
-    )
