@@ -13,11 +13,17 @@ from __future__ import annotations
 import contextlib
 from typing import Any, cast
 
+import starlette.websockets
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
 INVALID = 4400
+# Starlette 1.x raises WebSocketDisconnected (a RuntimeError) for a send after the close; older
+# releases raise a plain RuntimeError with the same meaning.
+_STARLETTE_GONE: type[Exception] = getattr(
+    starlette.websockets, "WebSocketDisconnected", RuntimeError
+)
 
 
 class CheckedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
@@ -33,7 +39,9 @@ class CheckedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
     async def handle_keep_alive(self) -> None:
         # Strawberry's task raises once the client has gone; nobody awaits it, so asyncio logged
         # "Task exception was never retrieved" at ERROR for every such connection.
-        with contextlib.suppress(WebSocketDisconnected):
+        # Strawberry's ASGI adapter lets Starlette's own exception through (Starlette ≥ 1.x raises
+        # it when a send follows the close), so both mean "the client has gone".
+        with contextlib.suppress(WebSocketDisconnected, _STARLETTE_GONE):
             await super().handle_keep_alive()
 
 
