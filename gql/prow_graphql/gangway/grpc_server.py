@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -112,9 +113,20 @@ class ProwServicer:
 
 
 def _peer_host(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
-    """The peer's address alone: "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" → the host."""
+    """The peer's address alone: "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" → the host. An
+    IPv4-mapped IPv6 address becomes the IPv4 one, as HTTP reports it, so a caller without a
+    user is counted under one address on both transports."""
     peer = context.peer() or ""
-    return peer.split(":", 1)[1].rsplit(":", 1)[0].strip("[]") if ":" in peer else None
+    if ":" not in peer:
+        return None
+    host = peer.split(":", 1)[1].rsplit(":", 1)[0].strip("[]")
+    try:
+        mapped = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
+        return str(mapped.ipv4_mapped)
+    return host
 
 
 def _status(code: Code) -> grpc.StatusCode:
