@@ -11,9 +11,9 @@ import grpc
 import httpx
 import pytest
 
+from prow_graphql import rest
 from prow_graphql.gangway import codegen
 from prow_graphql.gangway.api import GangwayApi
-from prow_graphql import rest
 from tests.harness import RunningGateway, example_settings, serve, wait_ready
 from tests.integration.test_gangway_grpc import PERIODIC, free_port
 
@@ -56,10 +56,7 @@ async def test_list_pages_are_bounded_and_capped_in_bytes(
         assert whole.json()["code"] == 8 and "--max-response-bytes" in whole.json()["message"]
 
 
-async def test_page_size_zero_means_a_default_page_not_everything(
-    gateway: tuple[RunningGateway, int],
-) -> None:
-    gw, _ = gateway
+async def test_page_size_zero_means_a_default_page_not_everything() -> None:
     # A gateway with the default response cap, and more executions than one default page.
     async with (
         serve(example_settings("--sim-pending-after", "30")) as big,
