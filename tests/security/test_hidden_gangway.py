@@ -70,7 +70,6 @@ async def test_grpc_get_list_watch_and_bulk_pass_over_hidden_executions(
     gw, port = gateway
     names = await trigger_all(gw)
     alice = (("authorization", f"Bearer {ALICE}"),)
-    root = (("authorization", f"Bearer {ROOT_TOKEN}"),)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         prow: Any = stubs.ProwStub(channel)
 
@@ -91,6 +90,16 @@ async def test_grpc_get_list_watch_and_bulk_pass_over_hidden_executions(
         listed = await prow.ListJobExecutions(pb.ListJobExecutionsRequest(), metadata=alice)
         assert [e.id for e in listed.job_execution] == [names[VISIBLE]]
 
+
+async def test_grpc_bulk_change_passes_over_hidden_executions(
+    gateway: tuple[RunningGateway, int],
+) -> None:
+    gw, port = gateway
+    names = await trigger_all(gw)
+    alice = (("authorization", f"Bearer {ALICE}"),)
+    root = (("authorization", f"Bearer {ROOT_TOKEN}"),)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        prow: Any = stubs.ProwStub(channel)
         # Alice aborts every triggered job she may: the hidden ones must be left alone.
         change = pb.JobStatusChange(current=pb.TRIGGERED, desired=pb.ABORTED)
         await prow.BulkJobStatusChange(
