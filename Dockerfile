@@ -2,7 +2,8 @@
 #
 #   docker build -t prow-graphql .
 #
-# Two stages. The builder has the tools (pip, make, node/npm) and produces a virtualenv at
+# Two stages. The builder has the tools (pip, make, node/npm, grpcio-tools in the wheel build's
+# isolated environment) and produces a virtualenv at
 # /opt/venv; the final stage is a clean python:3.11-slim with that venv copied in: no compilers,
 # no node, no package caches. Both stages use the same base image, so the venv's interpreter
 # path (/usr/local/bin/python3.11) is valid in the final stage.
@@ -34,9 +35,14 @@ RUN if make -n assets >/dev/null 2>&1; then \
         echo "WARNING: no 'make assets' target; the image will not self-host GraphiQL" >&2; \
     fi
 
-# Build the wheel; if assets were built they must be inside it (package-data), or the image
+# Build the wheel. Building it generates gangway.proto's gRPC code (setup.py's
+# build_gangway_proto step, with grpcio-tools from pyproject's build-system requires, installed
+# by pip into an isolated build environment of this stage only) into
+# prow_graphql/gangway/_generated/, which must be inside the wheel: the gateway never generates
+# it at run time. If assets were built they must be inside it too (package-data), or the image
 # would serve a GraphiQL page without its scripts.
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
+ && python -c "import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob('/dist/*.whl')[0]).namelist(); sys.exit(0 if 'prow_graphql/gangway/_generated/gangway_pb2_grpc.py' in names else 'prow_graphql/gangway/_generated/ is missing from the wheel: the build_gangway_proto step did not run')" \
  && if [ -d gql/prow_graphql/web/static/vendor ]; then \
         python -c "import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob('/dist/*.whl')[0]).namelist(); sys.exit(0 if any(n.startswith('prow_graphql/web/static/vendor/') for n in names) else 'prow_graphql/web/static/vendor/ is missing from the wheel: add it to package-data')"; \
     fi

@@ -6,7 +6,7 @@ EXAMPLE := examples/prow
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck layers unit schema bench bench-gangway clean
+.PHONY: run test lint typecheck layers unit schema proto bench bench-gangway clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -15,11 +15,16 @@ $(BIN)/python:
 
 -include mk/*.mk
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+# Installing builds the package, which generates gangway.proto's Python code into the source
+# tree (setup.py's build_gangway_proto step, see `proto`): a changed .proto or build step reinstalls.
+GANGWAY_PROTO := gql/prow_graphql/gangway/gangway.proto
+INSTALL_INPUTS := pyproject.toml setup.py $(GANGWAY_PROTO)
+
+$(VENV)/.run-installed: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.dev-installed: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.run-installed
 
@@ -33,8 +38,8 @@ run: $(VENV)/.run-installed
 test: lint typecheck layers unit
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check gql tests bench scripts
-	$(BIN)/ruff format --check gql tests bench scripts
+	$(BIN)/ruff check setup.py gql tests bench scripts
+	$(BIN)/ruff format --check setup.py gql tests bench scripts
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy --strict -p prow_graphql
@@ -49,6 +54,10 @@ unit: $(VENV)/.dev-installed
 schema: $(VENV)/.dev-installed
 	$(BIN)/prow-graphql export-schema --output schema.graphql
 
+## proto: regenerate gql/prow_graphql/gangway/_generated/ from gangway.proto (not committed)
+proto: $(VENV)/.dev-installed
+	$(BIN)/python setup.py --quiet build_gangway_proto --inplace
+
 ## bench: side-by-side measurements (not part of the test suite)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
@@ -58,4 +67,4 @@ bench-gangway: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.gangway
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build gql/prow_graphql/gangway/_generated

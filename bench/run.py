@@ -317,6 +317,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="client processes per side")
     parser.add_argument("--poll-period", type=float, default=0.5, help="baseline poll period, s")
     parser.add_argument("--change-timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--scale-sizes",
+        default="1000,10000,20000",
+        help="ProwJob counts for the cluster-scale table (bench.scale); empty: skip it",
+    )
     return parser.parse_args(argv)
 
 
@@ -362,3 +367,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"open-file limit {files}, 1-min load average {load_before:.2f} before the run"
     )
     print(render(rows, args, environment, dict(gateway_requests), time.monotonic() - started))
+    scale_sizes = [int(s) for s in args.scale_sizes.split(",") if s]
+    if scale_sizes:
+        from bench.scale import render_scale, run_scale
+
+        started = time.monotonic()
+        scale_rows, server = asyncio.run(run_scale(scale_sizes, progress))
+        print()
+        print(render_scale(scale_rows, server, time.monotonic() - started))

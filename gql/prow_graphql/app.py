@@ -84,7 +84,7 @@ class Gateway:
         self.config.on_outcome(lambda ok: self.metrics.observe_config_reload(ok))
         self.view_cache = JobViewCache()
         self.result_store = ResultStore(settings.protections.cache_bytes)
-        self.shared_streams = SharedStreams()
+        self.shared_streams = SharedStreams(settings.subscriber_queue_limit)
         self.connections = ConnectionLimiter(settings.protections.max_connections_per_identity)
         self.subscriptions = ConnectionLimiter(
             settings.protections.max_subscriptions_per_identity,
@@ -118,6 +118,8 @@ class Gateway:
             self.store,
             watch_timeout_seconds=s.watch_timeout_seconds,
             inactivity_timeout=s.watch_inactivity_timeout,
+            subscriber_queue_limit=s.subscriber_queue_limit,
+            stale_after=s.stale_after,
         )
         self._service = GatewayService(
             config=self.config,
@@ -211,8 +213,12 @@ class Gateway:
 
     @property
     def ready(self) -> bool:
-        """Config loaded (always, once constructed) and the informer has completed a list."""
-        return self.informer is not None and self.informer.synced.is_set()
+        """Config loaded (always, once constructed), the informer has completed a list, and its
+        list/watch has not kept failing for longer than --stale-after."""
+        if self.informer is None:
+            return False
+        status = self.informer.status()
+        return status.synced and not status.stale
 
 
 class GatewayGraphQL(GraphQLOverHTTP):
@@ -349,7 +355,19 @@ def create_app(settings: Settings) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         ready = gateway.ready
-        body = {"ready": ready, "config_generation": gateway.config.index.generation}
+        body: dict[str, object] = {
+            "ready": ready,
+            "config_generation": gateway.config.index.generation,
+        }
+        if gateway.informer is not None:
+            cache = gateway.informer.status()
+            body["cache"] = {
+                "synced": cache.synced,
+                "last_synced_at": cache.last_synced_at,
+                "failing_for_seconds": round(cache.failing_for, 3),
+                "stale": cache.stale,
+                "size": cache.size,
+            }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(_: Request) -> Response:

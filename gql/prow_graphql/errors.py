@@ -9,7 +9,8 @@ GatewayError
 │   ├── PullRequestRequired  a presubmit run needs a pull request number
 │   ├── ProwJobNotFound      no ProwJob with that name
 │   ├── PermissionDenied     the identity may not do this
-│   └── InvalidProwJob       the cluster's CRD refused the ProwJob a configured job builds
+│   ├── InvalidProwJob       the cluster's CRD refused the ProwJob a configured job builds
+│   └── ResyncRequired       a live feed's client fell too far behind; subscribe again
 └── BackendError             the store (Kubernetes API or memory) failed; `retryable` says
     │                        whether the same request may succeed later
     ├── ObjectNotFound       404
@@ -80,6 +81,10 @@ class ProwJobNotFound(UserError):
 
 class PermissionDenied(UserError):
     """The caller's identity is not allowed to do this."""
+
+
+class ResyncRequired(UserError):
+    """A subscriber fell too far behind the live feed; it must subscribe again (with a snapshot)."""
 
 
 class BackendError(GatewayError):

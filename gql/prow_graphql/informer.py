@@ -10,40 +10,37 @@ loop never waits for a consumer. Speaks only the `ProwJobStore` protocol; import
 from __future__ import annotations
 
 import asyncio
-import enum
+import bisect
 import logging
 import random
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
+from prow_graphql.cache_index import CacheIndex
+from prow_graphql.cache_update import apply, diff, is_newer
 from prow_graphql.errors import BackendError, Gone, Unavailable
+from prow_graphql.fanout import Change, ChangeKind, Predicate, Subscription
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.store.base import EventType, ProwJobStore, WatchEvent
 
 logger = logging.getLogger(__name__)
 
-Predicate = Callable[[ProwJobRecord], bool]
+__all__ = [
+    "CacheStatus",
+    "Change",
+    "ChangeKind",
+    "Informer",
+    "InformerStats",
+    "Predicate",
+    "Subscription",
+    "apply",
+    "diff",
+    "is_newer",
+]
+
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class ChangeKind(enum.StrEnum):
-    """What happened to a job, from the cache's (or a subscriber's) point of view."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change of one job; `snapshot` marks the initial state a subscriber is given."""
-
-    kind: ChangeKind
-    record: ProwJobRecord
-    snapshot: bool = False
 
 
 @dataclass(slots=True)
@@ -62,180 +59,15 @@ class InformerStats:
     ignored_events: int = 0
 
 
-def is_newer(candidate: str, current: str) -> bool:
-    """True if resourceVersion `candidate` is newer than `current` (opaque ones count as newer)."""
-    if candidate.isdigit() and current.isdigit():
-        return int(candidate) > int(current)
-    return True
+@dataclass(frozen=True, slots=True)
+class CacheStatus:
+    """How fresh the cache is, for /readyz and for clients."""
 
-
-def apply(cache: dict[str, ProwJobRecord], event: WatchEvent) -> Change | None:
-    """Apply one watch event to `cache` in place; the resulting change, or None if it changes
-    nothing (a bookmark, a stale event, or a deletion of an unknown job)."""
-    if event.type is EventType.BOOKMARK:
-        return None
-    meta = event.object.get("metadata") or {}
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        return None
-    old = cache.get(name)
-    rv = str(meta.get("resourceVersion") or event.resource_version)
-    if old is not None and not is_newer(rv, old.resource_version):
-        return None
-    if event.type is EventType.DELETED:
-        if old is None:
-            return None
-        del cache[name]
-        return Change(ChangeKind.DELETED, ProwJobRecord.from_object(event.object))
-    record = ProwJobRecord.from_object(event.object)
-    cache[name] = record
-    return Change(ChangeKind.ADDED if old is None else ChangeKind.MODIFIED, record)
-
-
-def diff(old: Mapping[str, ProwJobRecord], new: Mapping[str, ProwJobRecord]) -> list[Change]:
-    """The changes that turn cache `old` into `new` (after a relist): added, modified, deleted."""
-    changes: list[Change] = []
-    for name, record in new.items():
-        before = old.get(name)
-        if before is None:
-            changes.append(Change(ChangeKind.ADDED, record))
-        elif before.resource_version != record.resource_version:
-            changes.append(Change(ChangeKind.MODIFIED, record))
-    changes.extend(Change(ChangeKind.DELETED, r) for n, r in old.items() if n not in new)
-    return changes
-
-
-def _visible(predicate: Predicate, change: Change, old: ProwJobRecord | None) -> Change | None:
-    """`change` as seen through `predicate`: a job entering the selection is ADDED for this
-    subscriber, one leaving it is DELETED (as a Kubernetes label-selector watch reports it)."""
-    if change.kind is ChangeKind.DELETED:
-        return change if predicate(old or change.record) else None
-    now = predicate(change.record)
-    before = old is not None and predicate(old)
-    if now and (before or change.kind is ChangeKind.ADDED):
-        return change
-    if now:
-        return Change(ChangeKind.ADDED, change.record, change.snapshot)
-    if before:
-        return Change(ChangeKind.DELETED, change.record, change.snapshot)
-    return None
-
-
-_ADDED, _MODIFIED, _DELETED = ChangeKind.ADDED, ChangeKind.MODIFIED, ChangeKind.DELETED
-
-
-class Subscription:
-    """An async iterator of Changes for one subscriber; an async context manager that unsubscribes.
-
-    Its queue holds at most one change per job: a newer change replaces an unconsumed one in
-    place (an unseen ADDED stays ADDED; ADDED then DELETED cancels out). If more than `limit`
-    distinct jobs wait, the subscriber is too slow: the iterator raises Gone (subscribe again).
-    If its predicate raises, the iterator raises that error. Iterate it from one task only.
-    """
-
-    def __init__(
-        self, informer: Informer, predicate: Predicate | None, limit: int, name: str | None
-    ) -> None:
-        self._informer = informer
-        self._predicate = predicate
-        self._name = name
-        self._limit = limit
-        self._pending: OrderedDict[str, Change] = OrderedDict()
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed = False
-        self._error: Exception | None = None
-        self.delivered = 0
-        self.coalesced = 0
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> Change:
-        while not self._pending:
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-            if self._closed:
-                raise StopAsyncIteration
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-        self.delivered += 1
-        return self._pending.popitem(last=False)[1]
-
-    async def __aenter__(self) -> Subscription:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Unsubscribe and drop whatever is still queued."""
-        self._pending.clear()
-        self._end(None)
-
-    @property
-    def backlog(self) -> int:
-        """How many changes (one per job at most) wait to be consumed."""
-        return len(self._pending)
-
-    def _offer(self, name: str, change: Change, old: ProwJobRecord | None) -> None:
-        """Queue `change` of job `name` without waiting; the informer calls it for every change.
-
-        On the hot path of the fan-out: kept flat on purpose (see the measurement in the tests).
-        """
-        if self._predicate is not None:
-            try:
-                visible = _visible(self._predicate, change, old)
-            except Exception as exc:
-                # A broken filter ends its own subscription, never the informer's loop.
-                self._pending.clear()
-                self._end(exc)
-                return
-            if visible is None:
-                return
-            change = visible
-        pending = self._pending
-        queued = pending.get(name)
-        if queued is None:
-            if len(pending) >= self._limit:
-                pending.clear()
-                self._end(Gone(f"subscriber fell more than {self._limit} jobs behind"))
-                return
-            pending[name] = change
-        else:
-            self.coalesced += 1
-            if queued.kind is _ADDED:
-                if change.kind is _DELETED:
-                    del pending[name]
-                else:
-                    pending[name] = Change(_ADDED, change.record, queued.snapshot)
-            elif queued.kind is _DELETED and change.kind is _ADDED:
-                # The subscriber knew the old job of that name; to it, this one replaces it.
-                pending[name] = Change(_MODIFIED, change.record, change.snapshot)
-            else:
-                pending[name] = change
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _end(self, error: Exception | None) -> None:
-        """Stop receiving: queued changes are still delivered, then `error` or the end."""
-        if not self._closed:
-            self._closed = True
-            self._error = error
-            self._informer._unsubscribe(self)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    synced: bool
+    last_synced_at: float | None  # Unix time the API server last confirmed the cache
+    failing_for: float  # seconds list/watch has been failing (0 while healthy)
+    stale: bool  # failing for at least `stale_after`
+    size: int
 
 
 class _ShortWatch(Exception):
@@ -257,6 +89,7 @@ class Informer:
         backoff_initial: float = 0.2,
         backoff_max: float = 10.0,
         subscriber_queue_limit: int = 10_000,
+        stale_after: float = 120.0,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         max_iterations: int | None = None,
@@ -273,19 +106,26 @@ class Informer:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._queue_limit = subscriber_queue_limit
+        self._stale_after = stale_after
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._max_iterations = max_iterations
         self._cache: dict[str, ProwJobRecord] = {}
+        self._index = CacheIndex()
         # Copy-on-write, so fan-out iterates without copying and subscribers may leave meanwhile.
         self._subscribers: tuple[Subscription, ...] = ()
         self._by_name: dict[str, tuple[Subscription, ...]] = {}
         self._resume_rv: str | None = None
         self._from_list = False
         self._attempt = 0
+        self._gone_streak = 0
         self._task: asyncio.Task[None] | None = None
         self.synced = asyncio.Event()
         self.stats = InformerStats()
+        # Staleness: when the API server last confirmed the cache (wall clock, for clients), and
+        # since when list/watch keep failing (monotonic; None while healthy).
+        self.last_synced_at: float | None = None
+        self._failing_since: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -309,6 +149,43 @@ class Informer:
                     raise
         for sub in (*self._subscribers, *(s for subs in self._by_name.values() for s in subs)):
             sub._end(None)
+
+    def failing_for(self) -> float:
+        """Seconds the list/watch has been failing without a success in between (0 if not)."""
+        since = self._failing_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def status(self) -> CacheStatus:
+        """Synced?, when last confirmed, failing how long, stale?, size."""
+        failing = self.failing_for()
+        return CacheStatus(
+            synced=self.synced.is_set(),
+            last_synced_at=self.last_synced_at,
+            failing_for=failing,
+            stale=failing >= self._stale_after,
+            size=len(self._cache),
+        )
+
+    async def wait_synced(self, timeout: float) -> None:  # noqa: ASYNC109 -- Unavailable is the contract
+        """Return once the first list is complete; Unavailable after `timeout` seconds."""
+        if self.synced.is_set():
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self.synced.wait()
+        except TimeoutError:
+            raise Unavailable(
+                f"the ProwJob cache has not synced with the Kubernetes API within {timeout:g}s"
+            ) from None
+
+    def _confirmed(self) -> None:
+        """The API server just answered: the cache is as fresh as it can be."""
+        self.last_synced_at = time.time()
+        self._failing_since = None
+
+    def _failed(self) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
 
     @property
     def healthy(self) -> bool:
@@ -337,6 +214,11 @@ class Informer:
     def __len__(self) -> int:
         return len(self._cache)
 
+    @property
+    def index(self) -> CacheIndex:
+        """Secondary indexes of the cache (read them, never change them)."""
+        return self._index
+
     # -- fan-out ---------------------------------------------------------------------------
 
     def subscribe(
@@ -345,23 +227,25 @@ class Informer:
         """Changes of the jobs matching `predicate` (and called `name`, if given): first the cached
         ones (ADDED, snapshot=True) when `snapshot`, then live ones. Await `synced` first for a
         complete snapshot. Subscriptions by `name` cost nothing when other jobs change."""
-        sub = Subscription(self, predicate, self._queue_limit, name)
-        if snapshot:
-            pending = sub._pending
-            candidates: Iterable[ProwJobRecord]
-            if name is None:
-                candidates = self._cache.values()
-            else:
-                found = self._cache.get(name)
-                candidates = () if found is None else (found,)
-            for record in candidates:
-                if predicate is None or predicate(record):
-                    pending[record.name] = Change(ChangeKind.ADDED, record, True)
+        sub = Subscription(
+            self, predicate, self._queue_limit, name, snapshot=snapshot and name is None
+        )
+        if snapshot and name is not None:
+            found = self._cache.get(name)
+            if found is not None and (predicate is None or predicate(found)):
+                sub._put_snapshot(found)
         if name is None:
             self._subscribers = (*self._subscribers, sub)
         else:
             self._by_name[name] = (*self._by_name.get(name, ()), sub)
         return sub
+
+    def snapshot_page(self, after: str | None, limit: int) -> Sequence[ProwJobRecord]:
+        """Up to `limit` cached records whose names sort after `after` (all if None), by name."""
+        order = self._index.names
+        start = 0 if after is None else bisect.bisect_right(order, after)
+        cache = self._cache
+        return [cache[n] for n in order[start : start + limit]]
 
     @property
     def subscriber_count(self) -> int:
@@ -422,11 +306,18 @@ class Informer:
                 logger.info("prowjob watch expired, listing again: %s", exc)
                 self.stats.relists += 1
                 self._resume_rv = None
+                self._gone_streak += 1
+                if self._gone_streak > 1:
+                    # A fresh list's version was refused too (a lagging replica answering 504
+                    # "too large"): relisting at once would hammer the API server.
+                    await self._backoff()
             except _ShortWatch:
                 self.stats.short_watches += 1
+                self._failed()
                 await self._backoff()
             except BackendError as exc:
                 self.stats.errors += 1
+                self._failed()
                 logger.warning("prowjob list/watch failed (%s): %s", type(exc).__name__, exc)
                 await self._backoff()
 
@@ -454,6 +345,7 @@ class Informer:
         if not list_rv:
             raise Unavailable("the list response carries no resourceVersion")
         old, self._cache = self._cache, records
+        self._index.rebuild(records.values())
         self.stats.lists += 1
         initial = not self.synced.is_set()
         for change in diff(old, records):
@@ -463,6 +355,7 @@ class Informer:
         self._resume_rv = list_rv
         self._from_list = True
         self._attempt = 0
+        self._confirmed()
         self.synced.set()
 
     def _reuse(self, obj: Mapping[str, Any]) -> ProwJobRecord:
@@ -496,12 +389,15 @@ class Informer:
                     if not deadline.expired():
                         raise
                     self.stats.inactivity_restarts += 1
+                    self._failed()
                     logger.warning(
                         "prowjob watch silent for %.1fs, restarting", self._inactivity_timeout
                     )
                     return
                 received = True
                 self._attempt = 0
+                self._gone_streak = 0
+                self._confirmed()
                 self._handle(event)
         except BackendError:
             # A stream that stayed up a while was healthy: its failure starts a fresh backoff
@@ -515,6 +411,7 @@ class Informer:
                 await aclose()
         if not received and loop.time() - started < self._min_watch_duration:
             raise _ShortWatch
+        self._confirmed()  # the server ended a healthy stream on time
 
     def _handle(self, event: WatchEvent) -> None:
         if event.resource_version:
@@ -529,4 +426,10 @@ class Informer:
         if change is None:
             self.stats.ignored_events += 1
             return
+        if old is None:
+            self._index.add(change.record)
+        elif change.kind is ChangeKind.DELETED:
+            self._index.remove(old)
+        else:
+            self._index.replace(old, change.record)
         self._publish(change, old)

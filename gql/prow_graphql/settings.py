@@ -78,6 +78,10 @@ class Settings:
     follow_wait: float = 30.0
     watch_timeout_seconds: int = 300
     watch_inactivity_timeout: float = 600.0
+    # /readyz fails once list/watch has kept failing this long (stale data must not look fresh).
+    stale_after: float = 120.0
+    # Jobs a live-feed client may fall behind by before it must resync (see backpressure.py).
+    subscriber_queue_limit: int = 1000
     config_reload_interval: float = 1.0
     max_query_depth: int = 12
     max_aliases: int = 30
@@ -221,6 +225,24 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="server-side timeout of one watch request, seconds",
     )
     add(
+        "--follow-wait",
+        type=float,
+        default=d.follow_wait,
+        help="seconds a subscription waits for the first sync, or for a job not yet watched",
+    )
+    add(
+        "--stale-after",
+        type=float,
+        default=d.stale_after,
+        help="seconds of failing list/watch after which /readyz reports not ready",
+    )
+    add(
+        "--subscriber-queue-limit",
+        type=int,
+        default=d.subscriber_queue_limit,
+        help="jobs a live-feed client may fall behind by before it gets a resync error",
+    )
+    add(
         "--log-format",
         choices=["text", "json"],
         default=None,
@@ -238,6 +260,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         )
     if args.job_config_path is not None and not args.job_config_path.exists():
         raise ValueError(f"--job-config-path: {args.job_config_path} does not exist")
+    if args.stale_after <= 0:
+        raise ValueError("--stale-after: must be a positive number of seconds")
+    if args.subscriber_queue_limit < 1:
+        raise ValueError("--subscriber-queue-limit: must be at least 1")
+
     if args.build_cluster_kubeconfig and not Path(args.build_cluster_kubeconfig).is_file():
         raise ValueError(
             f"--build-cluster-kubeconfig: {args.build_cluster_kubeconfig} is not a file"
@@ -307,6 +334,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         build_id_wait=args.build_id_wait,
         shutdown_timeout=args.shutdown_timeout,
         watch_timeout_seconds=args.watch_timeout,
+        follow_wait=args.follow_wait,
+        stale_after=args.stale_after,
+        subscriber_queue_limit=args.subscriber_queue_limit,
         config_reload_interval=args.config_reload_interval,
         max_query_depth=args.max_query_depth,
         max_aliases=args.max_aliases,

@@ -160,13 +160,18 @@ class FakeKubeServer:
         token: str | None = None,
         namespace: str | None = None,
         context: str = "fakekube",
+        exec_plugin: dict[str, Any] | None = None,
     ) -> Path:
-        """Write a kubeconfig for this server (bearer token auth); returns the path."""
+        """Write a kubeconfig for this server (bearer token auth, or the `exec` credential
+        plugin section given); returns the path."""
+        user: dict[str, Any] = (
+            {"exec": exec_plugin} if exec_plugin is not None else {"token": token or self.token}
+        )
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "fakekube", "cluster": {"server": self.url}}],
-            "users": [{"name": "fakekube", "user": {"token": token or self.token}}],
+            "users": [{"name": "fakekube", "user": user}],
             "contexts": [
                 {
                     "name": context,
@@ -238,6 +243,15 @@ class FakeKubeServer:
         self.state.stall_new_watches = stalled
         for watcher in self.state.watchers:
             watcher.stalled = stalled
+
+    def rotate_token(self, token: str) -> None:
+        """Accept only `token` from now on (the old one is answered 401), like an expired one."""
+        self.token = self.app.token = token
+
+    def lag_watch_cache(self, behind: bool = True) -> None:
+        """New watches from a resourceVersion answer 504 "Too large resource version" (as from a
+        replica whose watch cache lags, or after an etcd restore) until turned off."""
+        self.state.watch_cache_behind = behind
 
     def send_bookmarks(self) -> int:
         """Send a BOOKMARK now on every watch that allowed bookmarks; returns how many."""

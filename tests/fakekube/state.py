@@ -111,6 +111,8 @@ class FakeKubeState:
         self.history_limit = history_limit
         self.validate = validate
         self.stall_new_watches = False
+        # A lagging watch cache: every watch from a resourceVersion answers 504 "too large".
+        self.watch_cache_behind = False
         self._objects: dict[tuple[str, str], Obj] = {}
         self._history: deque[StoredEvent] = deque()
         self._watchers: set[Watcher] = set()
@@ -344,6 +346,8 @@ class FakeKubeState:
                 ) from exc
             if since < self.floor:
                 raise st.ApiError(st.too_old_resource_version(since, self.floor))
+            if self.watch_cache_behind:
+                raise st.too_large_resource_version(since, self.resource_version)
             watcher.last_rv = since
             for event in self._events_after(since):
                 if event.namespace == namespace:

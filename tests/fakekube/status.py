@@ -117,6 +117,23 @@ def too_old_resource_version(requested: int, floor: int) -> dict[str, Any]:
     return status(410, f"too old resource version: {requested} ({floor})")
 
 
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """What the API server answers (HTTP 504) for a watch from a version its cache has not
+    reached (after an etcd restore, or from a lagging replica): clients must list again."""
+    return ApiError(
+        status(
+            504,
+            f"Too large resource version: {requested}, current: {current}",
+            details={
+                "causes": [
+                    {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+                ],
+                "retryAfterSeconds": 1,
+            },
+        )
+    )
+
+
 def expired_continue() -> ApiError:
     return ApiError(
         status(

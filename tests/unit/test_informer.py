@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from prow_graphql.errors import Gone, Unavailable
+from prow_graphql.errors import ResyncRequired, Unavailable
 from prow_graphql.informer import Change, ChangeKind, Informer, Subscription, apply, diff, is_newer
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState
 from prow_graphql.store.base import EventType, ListPage, ProwJobObject, ProwJobStore, WatchEvent
@@ -565,7 +565,7 @@ async def test_a_failing_predicate_ends_only_its_subscription(
     assert informer.healthy
 
 
-async def test_subscriber_too_far_behind_gets_gone(store: ScriptedStore) -> None:
+async def test_subscriber_too_far_behind_must_resync(store: ScriptedStore) -> None:
     informer = Informer(store, subscriber_queue_limit=3)
     informer.start()
     try:
@@ -575,7 +575,7 @@ async def test_subscriber_too_far_behind_gets_gone(store: ScriptedStore) -> None
         for name in "abcd":
             await store.create(prowjob(name))
             assert (await next_change(probe)).record.name == name
-        with pytest.raises(Gone, match="behind"):
+        with pytest.raises(ResyncRequired, match="behind"):
             await next_change(sub)
         with pytest.raises(StopAsyncIteration):
             await next_change(sub)

@@ -1,9 +1,10 @@
-"""Python code for gangway.proto, generated with grpcio-tools on first use (never committed).
+"""Python code for gangway.proto, generated with grpcio-tools when the package is built.
 
-The generated modules go to a per-user cache directory named after the proto's hash, so a changed
-.proto regenerates and concurrent processes never see a half-written file (write, then rename).
-They are imported as the top-level `gangway_pb2` / `gangway_pb2_grpc` that protoc's output
-expects; callers get them as untyped modules (mypy checks our code, not protoc's).
+setup.py's `build_gangway_proto` step writes `prow_graphql.gangway._generated` (never committed):
+into the wheel for `pip install .`, into the source tree for `pip install -e .` and `make proto`.
+Nothing is generated at run time: generating into a shared directory such as /tmp and importing
+from it would let another local user plant code in the gateway, and it needed grpcio-tools at run
+time. Callers get the modules as untyped ModuleTypes (mypy checks our code, not protoc's).
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
-import os
-import shutil
-import sys
-import tempfile
 from importlib import resources
-from pathlib import Path
 from types import ModuleType
 
 from prow_graphql.errors import ConfigError
 
 PROTO_NAME = "gangway.proto"
+GENERATED = f"{__package__}._generated"
+HOW_TO_GENERATE = (
+    "run `make proto` in a source checkout, or reinstall the package "
+    "(`pip install .` or `pip install -e .`), which generates it with grpcio-tools"
+)
 
 
 def proto_text() -> str:
@@ -29,44 +30,32 @@ def proto_text() -> str:
     return resources.files(__package__).joinpath(PROTO_NAME).read_text(encoding="utf-8")
 
 
+def _proto_bytes() -> bytes:
+    # Bytes, as setup.py hashes them: text mode could translate newlines.
+    return resources.files(__package__).joinpath(PROTO_NAME).read_bytes()
+
+
 @functools.cache
 def generated() -> tuple[ModuleType, ModuleType]:
-    """(gangway_pb2, gangway_pb2_grpc), generating them if this proto has not been yet."""
-    text = proto_text()
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    base = Path(os.environ.get("PROW_GRAPHQL_CACHE_DIR") or tempfile.gettempdir())
-    target = base / f"prow-graphql-gangway-{digest}-{os.getuid()}"
-    if not (target / "gangway_pb2_grpc.py").exists():
-        _generate(text, target)
-    if str(target) not in sys.path:
-        sys.path.insert(0, str(target))
-    return importlib.import_module("gangway_pb2"), importlib.import_module("gangway_pb2_grpc")
-
-
-def _generate(text: str, target: Path) -> None:
-    from grpc_tools import protoc  # build-time tool: imported only when generating
-
-    includes = resources.files("grpc_tools").joinpath("_proto")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    """(gangway_pb2, gangway_pb2_grpc), as generated when the package was built."""
     try:
-        (work / PROTO_NAME).write_text(text, encoding="utf-8")
-        status = protoc.main(
-            [
-                "grpc_tools.protoc",
-                f"-I{work}",
-                f"-I{includes}",
-                f"--python_out={work}",
-                f"--grpc_python_out={work}",
-                str(work / PROTO_NAME),
-            ]
+        package = importlib.import_module(GENERATED)
+        pb2 = importlib.import_module(f"{GENERATED}.gangway_pb2")
+        pb2_grpc = importlib.import_module(f"{GENERATED}.gangway_pb2_grpc")
+    except ModuleNotFoundError as exc:
+        # Only the generated package itself is "missing code"; a missing grpc or protobuf is a
+        # broken installation, reported as it is.
+        if not (exc.name or "").startswith(GENERATED):
+            raise
+        raise ConfigError(
+            f"the gRPC code for {PROTO_NAME} ({GENERATED}) is missing: {HOW_TO_GENERATE}"
+        ) from exc
+    # An editable install keeps the generated code in the source tree: after an edit of the
+    # .proto it is stale until regenerated, and serving stale messages would be silently wrong.
+    digest = hashlib.sha256(_proto_bytes()).hexdigest()
+    if getattr(package, "PROTO_SHA256", None) != digest:
+        raise ConfigError(
+            f"the gRPC code in {GENERATED} was generated from another {PROTO_NAME}: "
+            f"{HOW_TO_GENERATE}"
         )
-        if status != 0:
-            raise ConfigError(f"protoc could not compile {PROTO_NAME} (exit status {status})")
-        try:
-            work.rename(target)
-        except OSError:
-            if not (target / "gangway_pb2_grpc.py").exists():  # not a concurrent winner: real
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return pb2, pb2_grpc

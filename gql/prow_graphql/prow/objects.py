@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from prow_graphql.prow.compact import EMPTY, FrozenMap, text
+
 API_VERSION = "prow.k8s.io/v1"
 KIND = "ProwJob"
 GROUP = "prow.k8s.io"
@@ -117,8 +119,11 @@ class ProwJobRecord:
     start_time: datetime | None = None
     pending_time: datetime | None = None
     completion_time: datetime | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = EMPTY
+    annotations: Mapping[str, str] = EMPTY
+    # spec.hidden: Deck hides the run (see visibility.py); kept because the raw spec is not.
+    hidden: bool = False
+    # Kept for compatibility; the cache no longer holds raw objects (see from_object).
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -135,24 +140,31 @@ class ProwJobRecord:
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> ProwJobRecord:
-        """Parse a raw ProwJob; tolerant of missing optional fields and unknown values."""
+        """Parse a raw ProwJob; tolerant of missing optional fields and unknown values.
+
+        The record keeps what queries and subscriptions serve, with repeated strings shared
+        (see `compact`), not the raw object (`raw` stays empty): the informer caches thousands
+        of records, and the full object is one `store.get` away.
+        """
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
         refs = spec.get("refs")
+        name = str(meta.get("name", ""))
+        pod_name = text(status.get("pod_name"))
         return cls(
-            name=str(meta.get("name", "")),
-            namespace=str(meta.get("namespace", "")),
+            name=name,
+            namespace=text(meta.get("namespace")),
             resource_version=str(meta.get("resourceVersion", "")),
             type=_enum(ProwJobType, spec.get("type"), ProwJobType.PERIODIC),
-            job=str(spec.get("job", "")),
+            job=text(spec.get("job")),
             state=_enum(ProwJobState, status.get("state"), ProwJobState.TRIGGERED),
-            context=str(spec.get("context") or ""),
-            cluster=str(spec.get("cluster") or ""),
-            agent=str(spec.get("agent") or ""),
-            description=str(status.get("description") or ""),
+            context=text(spec.get("context")),
+            cluster=text(spec.get("cluster")),
+            agent=text(spec.get("agent")),
+            description=text(status.get("description")),
             build_id=str(status.get("build_id") or ""),
-            pod_name=str(status.get("pod_name") or ""),
+            pod_name=name if pod_name == name else pod_name,
             url=str(status.get("url") or ""),
             refs=parse_refs(refs) if isinstance(refs, Mapping) else None,
             extra_refs=tuple(
@@ -161,33 +173,33 @@ class ProwJobRecord:
             start_time=parse_time(status.get("startTime")),
             pending_time=parse_time(status.get("pendingTime")),
             completion_time=parse_time(status.get("completionTime")),
-            labels=dict(meta.get("labels") or {}),
-            annotations=dict(meta.get("annotations") or {}),
-            raw=obj,
+            labels=FrozenMap(meta.get("labels")),
+            annotations=FrozenMap(meta.get("annotations")),
+            hidden=spec.get("hidden") is True,
         )
 
 
 def parse_refs(data: Mapping[str, Any]) -> Refs:
     """Parse a Refs JSON object."""
     return Refs(
-        org=str(data.get("org", "")),
-        repo=str(data.get("repo", "")),
-        repo_link=str(data.get("repo_link") or ""),
-        base_ref=str(data.get("base_ref") or ""),
+        org=text(data.get("org")),
+        repo=text(data.get("repo")),
+        repo_link=text(data.get("repo_link")),
+        base_ref=text(data.get("base_ref")),
         base_sha=str(data.get("base_sha") or ""),
         base_link=str(data.get("base_link") or ""),
-        path_alias=str(data.get("path_alias") or ""),
+        path_alias=text(data.get("path_alias")),
         pulls=tuple(
             Pull(
                 number=int(p.get("number") or 0),
-                author=str(p.get("author") or ""),
+                author=text(p.get("author")),
                 sha=str(p.get("sha") or ""),
                 title=str(p.get("title") or ""),
-                ref=str(p.get("ref") or ""),
+                ref=text(p.get("ref")),
                 link=str(p.get("link") or ""),
                 commit_link=str(p.get("commit_link") or ""),
-                author_link=str(p.get("author_link") or ""),
-                head_ref=str(p.get("head_ref") or ""),
+                author_link=text(p.get("author_link")),
+                head_ref=text(p.get("head_ref")),
             )
             for p in data.get("pulls") or ()
             if isinstance(p, Mapping)

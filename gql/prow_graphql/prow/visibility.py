@@ -27,16 +27,9 @@ def job_hidden(hidden: bool, org_repo: str | None, hidden_repos: Collection[str]
     return repo_hidden(org, repo, hidden_repos)
 
 
-def spec_hidden(record: ProwJobRecord) -> bool:
-    """The ProwJob's spec.hidden. The one place that knows where the record keeps it: when the
-    cache stops keeping `raw`, point this at a dedicated field and every check follows."""
-    spec = record.raw.get("spec") if isinstance(record.raw, dict) else None
-    return isinstance(spec, dict) and spec.get("hidden") is True
-
-
 def record_hidden(record: ProwJobRecord, hidden_repos: Collection[str]) -> bool:
     """Whether a ProwJob is hidden: spec.hidden, or any of its refs in a hidden repo."""
-    if spec_hidden(record):
+    if record.hidden:
         return True
     refs: Iterable[object] = (record.refs, *record.extra_refs)
     return any(

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from prow_graphql import errors
 from prow_graphql.schema import history
+from prow_graphql.schema.cache_status import CacheStatus, cache_status
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
 from prow_graphql.schema.types import (
@@ -100,6 +101,10 @@ class Query:
         description="How one job has been doing: runs, pass rate, p50/p90 duration and the last "
         "failure (with its links), over its runs in the watch cache.",
     )
+
+    @strawberry.field(description="How fresh the ProwJob watch cache is.")
+    def cache_status(self, info: Ctx) -> CacheStatus:
+        return cache_status(info.context.service.informer.status())
 
     @strawberry.field(description="The loaded Prow configuration and the last reload's outcome.")
     def config(self, info: Ctx) -> ConfigStatus:

@@ -19,7 +19,6 @@ Only subscriptions whose result does not depend on who asks are shared.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Callable, Coroutine
@@ -28,29 +27,39 @@ from typing import Any
 
 from graphql import FieldNode, OperationType
 
+from prow_graphql.backpressure import DEFAULT_LIMIT, CoalescingQueue
 from prow_graphql.schema.bounded import short_text_cache
 from prow_graphql.schema.documents import chosen_operation, parse_bounded
+from prow_graphql.schema.result_keys import merge_results, overflow_result, result_key
 
 # Root field → whether a late joiner first gets the latest result (a state) or not (an event).
 SHAREABLE_FIELDS: dict[str, bool] = {"prowJobUpdated": True, "prowJobEvents": False}
 # Arguments that make a subscription's first results subscriber-specific.
 UNSHAREABLE_ARGUMENTS = frozenset({"includeSnapshot"})
-_MAX_BACKLOG = 1000
 
 Key = tuple[str, str | None, str]
 
 
 @dataclass(eq=False)
 class _Follower:
-    items: collections.deque[Any] = field(default_factory=collections.deque)
+    """A follower its transport iterates; its queue follows the one backpressure rule."""
+
+    replay: bool
+    limit: int = DEFAULT_LIMIT
+    items: CoalescingQueue[Any] = field(init=False)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
 
+    def __post_init__(self) -> None:
+        self.items = CoalescingQueue(self.limit, merge_results)
+
     def push(self, item: Any) -> None:
-        if len(self.items) >= _MAX_BACKLOG:
-            # A follower this far behind only needs the newest results; the last one is kept.
-            self.items.popleft()
-        self.items.append(item)
+        if self.closed:
+            return
+        if not self.items.offer(result_key(item, self.replay), item):
+            # Too far behind: its last result is a typed error telling it to resubscribe.
+            self.items.put(None, overflow_result(self.limit))
+            self.closed = True
         self.wakeup.set()
 
     def close(self) -> None:
@@ -64,24 +73,26 @@ Deliver = Callable[[Any], Coroutine[Any, Any, None]]
 class DirectFollower:
     """A follower whose results are sent by the pump itself, eagerly, in arrival order."""
 
-    def __init__(self, deliver: Deliver, replay: bool) -> None:
+    def __init__(self, deliver: Deliver, replay: bool, limit: int = DEFAULT_LIMIT) -> None:
         self._deliver = deliver
-        # A state stream only needs its newest result; an event stream keeps a bounded backlog.
-        self._backlog: collections.deque[Any] = collections.deque(
-            maxlen=1 if replay else _MAX_BACKLOG
-        )
+        self._replay = replay
+        self._limit = limit
+        # Results waiting behind a send in flight: the one backpressure rule (per job, bounded).
+        self._backlog: CoalescingQueue[Any] = CoalescingQueue(limit, merge_results)
         self._inflight: asyncio.Task[None] | None = None
         self._closed = False
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def push(self, item: Any) -> None:
         """Send `item` now if nothing is in flight, else queue it behind the pending send."""
-        if self.done.done():
+        if self.done.done() or self._closed:
             return
-        if self._inflight is not None:
-            self._backlog.append(item)
-            return
-        self._start(item)
+        if self._inflight is None:
+            self._start(item)
+        elif not self._backlog.offer(result_key(item, self._replay), item):
+            # Too far behind: after the send in flight, a typed error telling it to resubscribe.
+            self._backlog.put(None, overflow_result(self._limit))
+            self._closed = True
 
     def close(self) -> None:
         """The stream ended: `done` resolves once everything queued has been sent."""
@@ -107,7 +118,7 @@ class DirectFollower:
             self._fail(exc)
             return
         while self._backlog and self._inflight is None and not self.done.done():
-            self._start(self._backlog.popleft())
+            self._start(self._backlog.pop())
         self._settle()
 
     def _settle(self) -> None:
@@ -164,7 +175,8 @@ class _Stream:
 class SharedStreams:
     """Live shared subscriptions of one schema (one per app instance)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._limit = limit  # jobs a follower may fall behind by (see backpressure.py)
         self._streams: dict[Key, _Stream] = {}
         self.executions_started = 0
 
@@ -181,7 +193,7 @@ class SharedStreams:
     ) -> AsyncGenerator[Any, None]:
         """A follower's stream of the shared subscription `key`, started with `start` if new."""
         stream = self._streams.get(key)
-        follower = _Follower()
+        follower = _Follower(replay, self._limit)
         if stream is None:
             stream = _Stream(replay=replay)
             self._streams[key] = stream
@@ -201,7 +213,7 @@ class SharedStreams:
     ) -> tuple[_Stream, DirectFollower]:
         """Add a direct follower to `key` (starting it if new); await `follower.done`."""
         stream = self._streams.get(key)
-        follower = DirectFollower(deliver, replay)
+        follower = DirectFollower(deliver, replay, self._limit)
         if stream is None:
             stream = _Stream(replay=replay)
             self._streams[key] = stream
@@ -253,7 +265,7 @@ class SharedStreams:
                         return
                     follower.wakeup.clear()
                     await follower.wakeup.wait()
-                yield follower.items.popleft()
+                yield follower.items.pop()
         finally:
             self._leave(key, stream, follower)
 

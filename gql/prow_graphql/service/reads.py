@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import json
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from typing import Any
 
+from prow_graphql.cache_index import newest_first
 from prow_graphql.errors import (
     BackendError,
     InvalidInput,
@@ -36,8 +38,40 @@ class Reads(ServiceCore):
         self, job_filter: ProwJobFilter, *, first: int = 50, after: str | None = None
     ) -> ProwJobPage:
         """A page of cached ProwJobs, newest start time first, then by name."""
-        return paginate(
-            (r for r in self.informer.records() if job_filter.matches(r)), first=first, after=after
+        if first < 0 or first > 500:
+            raise InvalidInput("first", "must be between 0 and 500")
+        start_key = _decode_cursor(after) if after else None
+        f = job_filter
+        index = self.informer.index
+        candidates = index.candidates(job=f.job, org=f.org, repo=f.repo, state=f.state, type=f.type)
+        if candidates is not None and len(candidates) <= _SORT_AT_MOST:
+            return _page_of_few(self.informer, candidates, f, first, start_key)
+        # Walk the newest-first index from the cursor; stop one past the page.
+        chosen: list[ProwJobRecord] = []
+        for key in index.newest_after(start_key):
+            name = key[1]
+            if candidates is not None and name not in candidates:
+                continue
+            record = self.informer.get(name)
+            if record is not None and f.matches(record):
+                chosen.append(record)
+                if len(chosen) > first:
+                    break
+        if f == ProwJobFilter():
+            total = len(self.informer)
+        elif candidates is not None and _one_indexed_filter(f):
+            total = len(candidates)
+        else:
+            names = candidates if candidates is not None else index.names
+            total = sum(
+                1 for n in names if (r := self.informer.get(n)) is not None and f.matches(r)
+            )
+        page = chosen[:first]
+        return ProwJobPage(
+            records=page,
+            cursors=[_encode_cursor(r) for r in page],
+            has_next_page=len(chosen) > first,
+            total_count=total,
         )
 
     def job_runs(
@@ -69,10 +103,13 @@ class Reads(ServiceCore):
         job = selector.job
         if not job.strip():
             raise InvalidInput("job", "is required: the job's name as in the Prow config")
+        names = self.informer.index.candidates(job=job) or ()
         runs = [
             r
-            for r in self.informer.records()
-            if r.job == job and (hidden_repos is None or not record_hidden(r, hidden_repos))
+            for name in names
+            if (r := self.informer.get(name)) is not None
+            and r.job == job
+            and (hidden_repos is None or not record_hidden(r, hidden_repos))
         ]
         if runs or is_configured(self.config.index, job, hidden_repos):
             return [r for r in runs if selector.matches(r)]
@@ -89,7 +126,7 @@ class Reads(ServiceCore):
         comes from the GET and the watch follows. Only when the API server cannot answer is
         the watch waited for, up to `follow_wait` seconds.
         """
-        await self.informer.synced.wait()
+        await self.informer.wait_synced(self._follow_wait)
         last: tuple[Any, ...] | None = None
         async with self.informer.subscribe(name=name) as changes:
             pending: list[Change] = []
@@ -132,13 +169,13 @@ class Reads(ServiceCore):
 
     def events(self, job_filter: ProwJobFilter, *, snapshot: bool) -> AsyncIterator[Change]:
         """Every change of a matching ProwJob (optionally the current ones first)."""
-        return _iterate(self.informer, job_filter.matches, snapshot)
+        return _iterate(self.informer, job_filter.matches, snapshot, self._follow_wait)
 
 
 async def _iterate(
-    informer: Informer, predicate: Callable[[ProwJobRecord], bool], snapshot: bool
+    informer: Informer, predicate: Callable[[ProwJobRecord], bool], snapshot: bool, wait: float
 ) -> AsyncIterator[Change]:
-    await informer.synced.wait()
+    await informer.wait_synced(wait)
     async with informer.subscribe(predicate, snapshot=snapshot) as changes:
         async for change in changes:
             yield change
@@ -152,6 +189,41 @@ async def _next_change(changes: AsyncIterator[Change], wait: float) -> Change | 
         return None
 
 
+_SORT_AT_MOST = 2000  # fewer candidates than this: sorting them beats walking the whole index
+
+
+def _page_of_few(
+    informer: Informer,
+    names: Iterable[str],
+    f: ProwJobFilter,
+    first: int,
+    start_key: tuple[float, str] | None,
+) -> ProwJobPage:
+    matching = sorted(
+        (r for n in names if (r := informer.get(n)) is not None and f.matches(r)), key=_sort_key
+    )
+    begin = 0
+    if start_key is not None:
+        begin = bisect.bisect_right(matching, start_key, key=_sort_key)
+    chosen = matching[begin : begin + first]
+    return ProwJobPage(
+        records=chosen,
+        cursors=[_encode_cursor(r) for r in chosen],
+        has_next_page=begin + first < len(matching),
+        total_count=len(matching),
+    )
+
+
+def _one_indexed_filter(f: ProwJobFilter) -> bool:
+    """Whether the index's candidate set is exactly the matching set."""
+    if type(f) is not ProwJobFilter:
+        return False  # a subclass (the caller's visibility) filters beyond the index
+    if f.org is not None and f.repo is not None:
+        return f.job is None and f.state is None and f.type is None
+    given = [v for v in (f.job, f.org, f.repo, f.state, f.type) if v is not None]
+    return len(given) == 1 and f.repo is None
+
+
 def _visible(record: ProwJobRecord) -> tuple[Any, ...]:
     return (
         record.state,
@@ -162,6 +234,9 @@ def _visible(record: ProwJobRecord) -> tuple[Any, ...]:
         record.pending_time,
         record.completion_time,
     )
+
+
+_sort_key = newest_first
 
 
 def paginate(records: Iterable[ProwJobRecord], *, first: int, after: str | None) -> ProwJobPage:

@@ -41,6 +41,8 @@ from prow_graphql.errors import (
 )
 from prow_graphql.prow.objects import GROUP, PLURAL, VERSION
 from prow_graphql.store.base import EventType, ListPage, ProwJobObject, WatchEvent
+from prow_graphql.store.credentials import credential_refresher
+from prow_graphql.store.list_ahead import ListAhead
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,10 @@ def error_for_status(code: int | None, message: str) -> BackendError:
     if code == 409:
         return Conflict(message)
     if code == 410:
+        return Gone(message)
+    if code == 504 and "too large resource version" in message.lower():
+        # The server's watch cache is behind our version (a lagging replica, an etcd restore):
+        # retrying from it can fail forever; like client-go, list again.
         return Gone(message)
     if code in (401, 403):
         return BackendForbidden(message)
@@ -177,6 +183,7 @@ class KubeStore:
         self._request_timeout = request_timeout
         self._watch_read_slack = watch_read_slack
         self._default_watch_timeout = default_watch_timeout
+        self._pages = ListAhead(self._list_body)
 
     async def __aenter__(self) -> KubeStore:
         return self
@@ -237,24 +244,51 @@ class KubeStore:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> ListPage:
-        """One page of ProwJobs; Gone if `continue_token` has expired."""
-        result = await self._call(
-            "list prowjobs",
-            self._api.list_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            PLURAL,
-            label_selector=label_selector,
-            limit=limit,
-            _continue=continue_token,
-        )
-        metadata = result.get("metadata") or {}
+        """One page of ProwJobs; Gone if `continue_token` has expired. The next page is
+        fetched while this one is decoded (see list_ahead)."""
+        body = await self._pages.page(label_selector, limit, continue_token)
+        try:
+            result = json.loads(body)
+        except ValueError as exc:
+            raise Unavailable("list prowjobs: the API server sent a body that is not JSON") from exc
+        metadata = (result.get("metadata") if isinstance(result, dict) else None) or {}
+        token = metadata.get("continue") or None
+        self._pages.discard(unless=token)
         return ListPage(
             items=list(result.get("items") or []),
             resource_version=str(metadata.get("resourceVersion") or ""),
-            continue_token=metadata.get("continue") or None,
+            continue_token=token,
         )
+
+    async def _list_body(
+        self, label_selector: str | None, limit: int | None, continue_token: str | None
+    ) -> bytes:
+        what = "list prowjobs"
+        # None means "not set", as _call's callers pass it; the generated stubs say otherwise.
+        options: dict[str, Any] = {
+            "label_selector": label_selector,
+            "limit": limit,
+            "_continue": continue_token,
+        }
+        try:
+            response = await self._api.list_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                **options,
+                _preload_content=False,
+                _request_timeout=self._request_timeout,
+            )
+            body: bytes = await response.read()
+        except ApiException as exc:
+            raise _api_error(what, exc) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise _transport_error(what, exc) from exc
+        if response.status != 200:
+            message = _status_message(body) or response.reason or "list failed"
+            raise error_for_status(response.status, f"{what}: {message} (HTTP {response.status})")
+        return body
 
     async def patch(self, name: str, patch: Mapping[str, Any]) -> ProwJobObject:
         """Apply a JSON merge patch (sent as application/merge-patch+json)."""
@@ -350,6 +384,7 @@ class KubeStore:
 
     async def aclose(self) -> None:
         """Close the ApiClient's connection pool."""
+        await self._pages.aclose()
         await self._client.close()
 
 
@@ -361,6 +396,7 @@ async def connect(
     request_timeout: float = 30.0,
     watch_read_slack: float = 10.0,
     environ: Mapping[str, str] | None = None,
+    refresh_interval: float = 30.0,
 ) -> KubeStore:
     """A KubeStore for `namespace`: in-cluster config inside a pod (when neither kubeconfig nor
     context is given), else the kubeconfig given, in $KUBECONFIG or at ~/.kube/config."""
@@ -380,7 +416,7 @@ async def connect(
         source = f"kubeconfig {os.pathsep.join(found)!r}"
         try:
             # persist_config=False: never write refreshed credentials back into the user's file.
-            await config.load_kube_config(
+            loader = await config.load_kube_config(
                 config_file=os.pathsep.join(found),
                 context=context,
                 client_configuration=configuration,
@@ -388,6 +424,9 @@ async def connect(
             )
         except _CONFIG_ERRORS as exc:
             raise Unavailable(f"cannot use {source}: {exc}; {_HINT}") from exc
+        configuration.refresh_api_key_hook = credential_refresher(
+            loader, refresh_interval, _CONFIG_ERRORS
+        )
     logger.info("Kubernetes API %s from %s, namespace %s", configuration.host, source, namespace)
     return KubeStore(
         client.ApiClient(configuration),
