@@ -60,10 +60,15 @@ async def prow_job_log(
     service = info.context.service
     hidden_repos = info.context.hidden_repos()
     if hidden_repos is not None:
-        # Checked on the API server's copy too: a job created a moment ago is not cached yet.
-        async for record in service.follow(name):
-            if hidden_from(hidden_repos, record):
-                raise hidden_not_found(service, name)
-            break
+        # follow() also asks the API server (a job created a moment ago is not cached yet);
+        states = service.follow(name)
+        try:
+            record = await anext(states, None)
+        finally:
+            close = getattr(states, "aclose", None)
+            if close is not None:
+                await close()  # leave the informer subscription now, not at garbage collection
+        if record is not None and hidden_from(hidden_repos, record):
+            raise hidden_not_found(service, name)
     async for event in service.pod_log(name, container):
         yield log_event(event)
