@@ -344,7 +344,8 @@ class ManualTriggerEndpoint:
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening; nothing was created
         except Exception:
-            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            # HttpGuard's bounded id: the caller's header is echoed only once checked.
+            request_id = getattr(request.state, "request_id", "") or uuid.uuid4().hex
             log.exception("manual-trigger failed unexpectedly (request id %s)", request_id)
             body = {
                 "success": False,

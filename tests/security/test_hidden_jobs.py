@@ -153,10 +153,18 @@ async def test_subscriptions_hide_hidden_prowjobs_on_every_transport(
         assert first["payload"]["data"]["prowJobEvents"]["prowJob"]["name"] == names[VISIBLE]
         with pytest.raises(TimeoutError):
             await a.receive(timeout=0.5)
-        # prowJobUpdated of a hidden ProwJob: nothing but `complete`.
+        # prowJobUpdated of a hidden ProwJob: the very error an unknown name gets (completing
+        # quietly instead would tell the caller the name exists).
         follow = 'subscription { prowJobUpdated(name: "%s") { name } }'
-        op = await a.subscribe(follow % names["pull-gadgets-unit"])
-        assert await a.collect(op) == []
+        unknown = "00000000-0000-0000-0000-000000000000"
+        answers = []
+        for name in (names["pull-gadgets-unit"], unknown):
+            op = await a.subscribe(follow % name)
+            message = await a.receive()
+            assert message["id"] == op and message["type"] == "next", message
+            answers.append(json.dumps(message["payload"]).replace(name, "NAME"))
+            assert (await a.receive())["type"] == "complete"
+        assert answers[0] == answers[1] and "no ProwJob named" in answers[0], answers
     # SSE: the same.
     async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as client:
         headers = {"accept": "text/event-stream", **bearer(ALICE)}

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from prow_graphql import errors
+from prow_graphql.admission import ConnectionLimiter, caller_key
 from prow_graphql.gangway import tenants
 from prow_graphql.gangway.rules import (
     ENUM_NAMES,
@@ -31,6 +32,8 @@ from prow_graphql.gangway.rules import (
 from prow_graphql.identity import Identity
 from prow_graphql.prow.jobs import Job
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, ProwJobType
+from prow_graphql.prow.visibility import job_hidden
+from prow_graphql.schema.visibility import hidden_from, sees_hidden, visible
 from prow_graphql.service import (
     GatewayService,
     ProwJobFilter,
@@ -39,7 +42,10 @@ from prow_graphql.service import (
 )
 from prow_graphql.settings import Settings
 
-_LIST_PAGE = 500
+# Extension: gangway returns every execution for page_size 0; converting a whole cache on the
+# event loop stalls every other caller, so an unset page_size means 50 and none exceeds 500.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
 
 
 class GangwayGateway(Protocol):
@@ -55,6 +61,11 @@ class GangwayGateway(Protocol):
         """The server's settings."""
         ...
 
+    @property
+    def subscriptions(self) -> ConnectionLimiter:
+        """Open subscriptions per caller (--max-subscriptions-per-identity), on every transport."""
+        ...
+
 
 class GangwayApi:
     """Create, Get, List, BulkJobStatusChange and Watch for one gateway."""
@@ -66,6 +77,17 @@ class GangwayApi:
     @property
     def _service(self) -> GatewayService:
         return self._gateway.service
+
+    def _hidden_repos(self, identity: Identity) -> tuple[str, ...] | None:
+        """What `identity` may not see, as GraphQLContext.hidden_repos decides it for GraphQL:
+        None (nothing hidden) for --hidden-jobs-group members, else deck.hidden_repos."""
+        if sees_hidden(identity, self._gateway.settings.protections.hidden_jobs_group):
+            return None
+        return self._service.config.index.config.deck.hidden_repos
+
+    def _not_found(self, name: str) -> ApiError:
+        # One message for unknown and hidden executions, so callers cannot tell them apart.
+        return ApiError(Code.NOT_FOUND, f"prowjobs.prow.k8s.io {quote(name)} not found")
 
     def _client(self, identity: Identity) -> tenants.ApiClient | None:
         """The caller's gangway client; None when no client list applies (auth off or none
@@ -101,6 +123,12 @@ class GangwayApi:
             )
         org_repo = f"{refs.org}/{refs.repo}"
         job = self._find(kind, org_repo, req.job_name, refs.base_ref)
+        hidden_repos = self._hidden_repos(identity)
+        periodic = kind is ProwJobType.PERIODIC
+        if hidden_repos is not None and job_hidden(
+            job.hidden, None if periodic else org_repo, hidden_repos
+        ):
+            raise self._unknown_job(kind, org_repo, req.job_name)  # as if it did not exist
         if client is not None and tenants.tenant_of(job.prowjob_defaults) not in client.tenant_ids:
             raise ApiError(
                 Code.PERMISSION_DENIED, "client is not authorized to execute the given job"
@@ -142,56 +170,56 @@ class GangwayApi:
         try:
             return self._service.config.index.find(kind, org_repo, name, base_ref)
         except errors.JobNotFound as exc:
-            where = "" if kind is ProwJobType.PERIODIC else f" from orgRepo {quote(org_repo)}"
-            raise ApiError(
-                Code.UNKNOWN, f"failed to find associated {kind.value} job {quote(name)}{where}"
-            ) from exc
+            raise self._unknown_job(kind, org_repo, name) from exc
         except errors.AmbiguousJob as exc:
             raise ApiError(
                 Code.UNKNOWN, f"{name} matches multiple prow jobs from orgRepo {quote(org_repo)}"
             ) from exc
 
-    async def get(self, name: str) -> Message:
-        """GetJobExecution: the live cache, else the API server (a job created a moment ago)."""
+    @staticmethod
+    def _unknown_job(kind: ProwJobType, org_repo: str, name: str) -> ApiError:
+        where = "" if kind is ProwJobType.PERIODIC else f" from orgRepo {quote(org_repo)}"
+        return ApiError(
+            Code.UNKNOWN, f"failed to find associated {kind.value} job {quote(name)}{where}"
+        )
+
+    async def get(self, name: str, identity: Identity) -> Message:
+        """GetJobExecution: the live cache, else the API server (a job created a moment ago).
+        A ProwJob hidden from the caller is NOT_FOUND, exactly like an unknown one."""
         record = self._service.get(name)
         if record is None:
             try:
                 record = ProwJobRecord.from_object(await self._service.store.get(name))
             except errors.ObjectNotFound as exc:
-                raise ApiError(
-                    Code.NOT_FOUND, f"prowjobs.prow.k8s.io {quote(name)} not found"
-                ) from exc
+                raise self._not_found(name) from exc
             except errors.GatewayError as exc:
                 raise api_error(exc) from exc
+        if hidden_from(self._hidden_repos(identity), record):
+            raise self._not_found(name)
         return self.execution(record)
 
-    def list(self, req: Message) -> Message:
-        """ListJobExecutions, newest first; page_size 0 returns everything (as gangway)."""
+    def list(self, req: Message, identity: Identity) -> Message:
+        """ListJobExecutions, newest first, without ProwJobs hidden from the caller; page_size
+        0 means DEFAULT_PAGE_SIZE and larger ones MAX_PAGE_SIZE (extension; see above)."""
         state = STATES.get(req.status) if req.status else None
         if req.status and state is None:
             raise ApiError(Code.INVALID_ARGUMENT, f"unknown status {req.status}")
         if req.page_size < 0:
             raise ApiError(Code.INVALID_ARGUMENT, "page_size must not be negative")
-        job_filter = ProwJobFilter(job=req.job_name or None, state=state)
+        job_filter = visible(
+            ProwJobFilter(job=req.job_name or None, state=state), self._hidden_repos(identity)
+        )
         answer = self.pb.JobExecutions()
-        after = req.page_token or None
-        wanted = req.page_size or None
+        first = min(req.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         try:
-            while True:
-                first = min(wanted, _LIST_PAGE) if wanted else _LIST_PAGE
-                page = self._service.list(job_filter, first=first, after=after)
-                answer.job_execution.extend(self.execution(r) for r in page.records)
-                after = page.cursors[-1] if page.cursors else after
-                if wanted is not None:
-                    wanted -= len(page.records)
-                if not page.has_next_page or wanted == 0:
-                    break
+            page = self._service.list(job_filter, first=first, after=req.page_token or None)
         except errors.InvalidInput as exc:
             raise ApiError(
                 Code.INVALID_ARGUMENT, "page_token is not a token from this API"
             ) from exc
-        if page.has_next_page and after:
-            answer.next_page_token = after
+        answer.job_execution.extend(self.execution(r) for r in page.records)
+        if page.has_next_page and page.cursors:
+            answer.next_page_token = page.cursors[-1]
         return answer
 
     async def bulk(self, req: Message, identity: Identity) -> int:
@@ -204,8 +232,9 @@ class GangwayApi:
         if current is None or desired is None:
             raise ApiError(Code.INVALID_ARGUMENT, "unknown job status")
         changed = 0
+        hidden_repos = self._hidden_repos(identity)
         for record in self._service.informer.records():
-            if not _bulk_matches(req, record, current):
+            if not _bulk_matches(req, record, current) or hidden_from(hidden_repos, record):
                 continue
             try:
                 if client is not None and await self._tenant(record) not in client.tenant_ids:
@@ -229,14 +258,26 @@ class GangwayApi:
             spec = (await self._service.store.get(record.name)).get("spec") or {}
         return tenants.tenant_of(spec.get("prowjob_defaults"))
 
-    async def watch(self, name: str) -> AsyncGenerator[Message, None]:
-        """Extension: the execution now, then each visible change until it finishes."""
-        await self.get(name)  # NotFound at once, rather than after follow()'s wait for the cache
+    async def watch(
+        self, name: str, identity: Identity, peer: str | None
+    ) -> AsyncGenerator[Message, None]:
+        """Extension: the execution now, then each visible change until it finishes. Counts as
+        one of the caller's subscriptions (--max-subscriptions-per-identity) while it runs."""
+        await self.get(name, identity)  # NotFound now, not after follow()'s wait for the cache
+        limiter = self._gateway.subscriptions
+        key = caller_key(identity, peer)
+        if not limiter.acquire(key):
+            raise ApiError(Code.RESOURCE_EXHAUSTED, limiter.refusal(key.split(":", 1)[1]))
+        hidden_repos = self._hidden_repos(identity)
         try:
             async for record in self._service.follow(name):
+                if hidden_from(hidden_repos, record):
+                    raise self._not_found(name)  # hidden meanwhile (config reload)
                 yield self.execution(record)
         except errors.GatewayError as exc:
             raise api_error(exc) from exc
+        finally:
+            limiter.release(key)
 
     def execution(self, record: ProwJobRecord) -> Message:
         """A JobExecution with everything the ProwJob says (refs, build_id: extensions)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,12 +40,11 @@ class ProwServicer:
     async def _identity(self, context: grpc.aio.ServicerContext[Any, Any]) -> Identity:
         if not self._authenticator.required:
             return ANONYMOUS
-        peer = context.peer() or ""
-        # "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" → the address alone.
-        host = peer.split(":", 1)[1].rsplit(":", 1)[0].strip("[]") if ":" in peer else None
         metadata = context.invocation_metadata() or ()
         try:
-            return self._authenticator.authenticate_request(RequestInfo.of(host, metadata))
+            return self._authenticator.authenticate_request(
+                RequestInfo.of(_peer_host(context), metadata)
+            )
         except Unauthenticated as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
             raise  # unreachable: abort raises
@@ -72,16 +72,16 @@ class ProwServicer:
     async def GetJobExecution(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        await self._identity(context)
-        return await self._call(context, lambda: self._api.get(request.id))
+        identity = await self._identity(context)
+        return await self._call(context, lambda: self._api.get(request.id, identity))
 
     async def ListJobExecutions(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        await self._identity(context)
+        identity = await self._identity(context)
 
         async def call() -> Message:
-            return self._api.list(request)
+            return self._api.list(request, identity)
 
         return await self._call(context, call)
 
@@ -101,8 +101,8 @@ class ProwServicer:
     async def WatchJobExecution(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
-        await self._identity(context)
-        updates = self._api.watch(request.id)
+        identity = await self._identity(context)
+        updates = self._api.watch(request.id, identity, _peer_host(context))
         try:
             async for update in updates:
                 yield update
@@ -110,6 +110,23 @@ class ProwServicer:
             await context.abort(_status(exc.code), exc.message)
         finally:
             await updates.aclose()
+
+
+def _peer_host(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The peer's address alone: "ipv4:127.0.0.1:5000" / "ipv6:[::1]:5000" → the host. An
+    IPv4-mapped IPv6 address becomes the IPv4 one, as HTTP reports it, so a caller without a
+    user is counted under one address on both transports."""
+    peer = context.peer() or ""
+    if ":" not in peer:
+        return None
+    host = peer.split(":", 1)[1].rsplit(":", 1)[0].strip("[]")
+    try:
+        mapped = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
+        return str(mapped.ipv4_mapped)
+    return host
 
 
 def _status(code: Code) -> grpc.StatusCode:
@@ -128,8 +145,13 @@ class GrpcServer:
         host: str,
         port: int,
         synced: asyncio.Event,
+        max_message_bytes: int,
     ) -> None:
-        self._server = grpc.aio.server()
+        # gRPC's own default is 4 MiB; the gateway accepts no request larger than --max-body-bytes
+        # on any transport.
+        self._server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", max_message_bytes)]
+        )
         grpc_module.add_ProwServicer_to_server(ProwServicer(api, authenticator), self._server)
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

@@ -33,7 +33,8 @@ class GangwayMount:
 
     def routes(self) -> list[BaseRoute]:
         """The /v1 routes."""
-        return gangway_routes(self.api, self._gateway.settings.auth)
+        settings = self._gateway.settings
+        return gangway_routes(self.api, settings.auth, settings.protections.max_response_bytes)
 
     async def start(self) -> None:
         """Start the gRPC server if configured (after the gateway's own start)."""
@@ -46,6 +47,7 @@ class GangwayMount:
                 host=settings.host,
                 port=settings.grpc_port,
                 synced=self._gateway.service.informer.synced,
+                max_message_bytes=settings.max_body_bytes,
             )
             await self.grpc.start()
 

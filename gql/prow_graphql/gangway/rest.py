@@ -48,9 +48,23 @@ def error_response(exc: ApiError) -> JSONResponse:
 class GangwayRest:
     """The handlers of the /v1 routes."""
 
-    def __init__(self, api: GangwayApi, auth: AuthMode) -> None:
+    def __init__(self, api: GangwayApi, auth: AuthMode, max_response_bytes: int) -> None:
         self._api = api
         self._auth = auth
+        self._max_response_bytes = max_response_bytes
+
+    def _answer(self, message: Message) -> Response:
+        """The message as JSON, or RESOURCE_EXHAUSTED when it is over --max-response-bytes
+        (the cap every GraphQL answer has; a REST answer must not escape it)."""
+        body = json.dumps(to_json(message), separators=(",", ":")).encode()
+        limit = self._max_response_bytes
+        if len(body) > limit:
+            raise ApiError(
+                Code.RESOURCE_EXHAUSTED,
+                f"the response would be {len(body)} bytes, more than the maximum of {limit}; "
+                "ask for a smaller page_size, or ask the operator to raise --max-response-bytes",
+            )
+        return Response(body, media_type="application/json")
 
     async def _guard(self, request: Request, call: Callable[[], Any]) -> Response:
         try:
@@ -60,7 +74,7 @@ class GangwayRest:
         except ClientDisconnect:
             return Response(status_code=400)
         except Exception:
-            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            request_id = _request_id(request)
             log.exception("gangway request failed unexpectedly (request id %s)", request_id)
             return error_response(
                 ApiError(Code.INTERNAL, f"internal error; quote request id {request_id}")
@@ -82,7 +96,7 @@ class GangwayRest:
 
         async def call() -> Response:
             req = await self._body(request, self._api.pb.CreateJobExecutionRequest())
-            return JSONResponse(to_json(await self._api.create(req, _identity(request))))
+            return self._answer(await self._api.create(req, _identity(request)))
 
         return await self._guard(request, call)
 
@@ -90,7 +104,7 @@ class GangwayRest:
         """GET /v1/executions/{id}"""
 
         async def call() -> Response:
-            return JSONResponse(to_json(await self._api.get(request.path_params["id"])))
+            return self._answer(await self._api.get(request.path_params["id"], _identity(request)))
 
         return await self._guard(request, call)
 
@@ -107,7 +121,7 @@ class GangwayRest:
             # grpc-gateway ignores unknown query parameters but refuses unknown enum names.
             known = {n for f in req.DESCRIPTOR.fields for n in (f.name, f.json_name)}
             req = _parse({k: v for k, v in query.items() if k in known}, req, strict=True)
-            return JSONResponse(to_json(self._api.list(req)))
+            return self._answer(self._api.list(req, _identity(request)))
 
         return await self._guard(request, call)
 
@@ -125,12 +139,14 @@ class GangwayRest:
         """Extension: GET /v1/executions/{id}/watch as text/event-stream, one `execution`
         event per visible change; an `error` event with the grpc-gateway body if it fails."""
         name = request.path_params["id"]
-        updates = self._api.watch(name)
+        peer = request.client.host if request.client else None
+        updates = self._api.watch(name, _identity(request), peer)
         try:  # fail before the 200 when the job does not exist
             first = await anext(updates)
         except StopAsyncIteration:
             first = None
         except ApiError as exc:
+            await updates.aclose()
             return error_response(exc)
 
         async def events() -> AsyncIterator[str]:
@@ -169,9 +185,15 @@ def _identity(request: Request) -> Identity:
     return identity if isinstance(identity, Identity) else ANONYMOUS
 
 
-def gangway_routes(api: GangwayApi, auth: AuthMode) -> list[BaseRoute]:
+def _request_id(request: Request) -> str:
+    """HttpGuard's bounded request id: a caller's x-request-id is never echoed unchecked."""
+    request_id = getattr(request.state, "request_id", None)
+    return request_id if isinstance(request_id, str) and request_id else uuid.uuid4().hex
+
+
+def gangway_routes(api: GangwayApi, auth: AuthMode, max_response_bytes: int) -> list[BaseRoute]:
     """The /v1 routes to mount on the app."""
-    rest = GangwayRest(api, auth)
+    rest = GangwayRest(api, auth, max_response_bytes)
     return [
         Route("/v1/executions", rest.create, methods=["POST"]),
         Route("/v1/executions", rest.list, methods=["GET"]),

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from prow_graphql.schema.context import GraphQLContext
+from prow_graphql.schema.visibility import hidden_from, hidden_not_found
 from prow_graphql.service import LogEvent
 
 Ctx = Info[GraphQLContext, None]
@@ -54,6 +55,20 @@ def log_event(event: LogEvent) -> ProwJobLogEvent:
 async def prow_job_log(
     info: Ctx, name: str, container: str = "test"
 ) -> AsyncGenerator[ProwJobLogEvent, None]:
-    """Follow `container` of ProwJob `name`'s pod in its build cluster."""
-    async for event in info.context.service.pod_log(name, container):
+    """Follow `container` of ProwJob `name`'s pod in its build cluster; a ProwJob hidden from
+    the caller answers as an unknown one."""
+    service = info.context.service
+    hidden_repos = info.context.hidden_repos()
+    if hidden_repos is not None:
+        # follow() also asks the API server (a job created a moment ago is not cached yet);
+        states = service.follow(name)
+        try:
+            record = await anext(states, None)
+        finally:
+            close = getattr(states, "aclose", None)
+            if close is not None:
+                await close()  # leave the informer subscription now, not at garbage collection
+        if record is not None and hidden_from(hidden_repos, record):
+            raise hidden_not_found(service, name)
+    async for event in service.pod_log(name, container):
         yield log_event(event)

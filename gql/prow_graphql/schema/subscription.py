@@ -17,7 +17,7 @@ from prow_graphql.schema.types import (
     ProwJobFilter,
     prow_job,
 )
-from prow_graphql.schema.visibility import hidden_from, visible
+from prow_graphql.schema.visibility import hidden_from, hidden_not_found, visible
 
 Ctx = Info[GraphQLContext, None]
 
@@ -33,7 +33,7 @@ class Subscription:
         hidden_repos = info.context.hidden_repos()
         async for record in service.follow(name):
             if hidden_from(hidden_repos, record):
-                return  # a hidden ProwJob does not exist for this caller
+                raise hidden_not_found(service, name)  # exactly as for an unknown name
             yield prow_job(record, service.links(record))
 
     @strawberry.subscription(

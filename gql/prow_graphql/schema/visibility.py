@@ -11,9 +11,11 @@ import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from prow_graphql.errors import ProwJobNotFound
 from prow_graphql.identity import Identity
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.prow.visibility import record_hidden
+from prow_graphql.service import GatewayService
 from prow_graphql.service.models import ProwJobFilter
 
 ALL = "all"
@@ -57,6 +59,12 @@ class VisibleFilter(ProwJobFilter):
 def hidden_from(hidden_repos: Collection[str] | None, record: ProwJobRecord) -> bool:
     """Whether `record` is invisible to a caller whose reads hide `hidden_repos` (None: none)."""
     return hidden_repos is not None and record_hidden(record, hidden_repos)
+
+
+def hidden_not_found(service: GatewayService, name: str) -> ProwJobNotFound:
+    """The error a hidden ProwJob answers with: the very one an unknown name gets, so a caller
+    outside --hidden-jobs-group cannot tell a hidden ProwJob from none."""
+    return service._not_found(name)
 
 
 def visible(base: ProwJobFilter, hidden_repos: Collection[str] | None) -> VisibleFilter:
