@@ -5,6 +5,9 @@ from the last version seen when a stream ends, relists on Gone (emitting what ch
 backs off with full jitter on backend errors, and restarts a watch that stays silent too long.
 Subscribers get a snapshot, then changes through bounded queues that coalesce by job name, so the
 loop never waits for a consumer. Speaks only the `ProwJobStore` protocol; imports no backend.
+
+Over 400 lines on purpose: the loop, the cache and the subscriber lists share one state that each
+event updates together; the pure parts already live in cache_update, cache_index and fanout.
 """
 
 from __future__ import annotations

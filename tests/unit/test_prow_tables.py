@@ -25,12 +25,12 @@ from prow_graphql.prow.jobs import Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.links import job_url
 from prow_graphql.prow.objects import ProwJobType, Pull, Refs
 from prow_graphql.prow.prowjob import (
-    _complete_primary_refs,
     build_prowjob,
     build_spec,
     new_prowjob,
     new_refs,
 )
+from prow_graphql.prow.prowjob_spec import _complete_primary_refs
 from prow_graphql.service import GatewayService, NotAbortable, Policy, RerunMode
 from prow_graphql.service.lifecycle import _spec_org_repo
 from prow_graphql.store.memory import MemoryStore

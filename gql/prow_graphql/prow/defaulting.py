@@ -1,6 +1,9 @@
 """Prow's defaulting (finalizeJobConfig) and per-job validation: raw job mappings → job objects.
 
 Pure: takes the parsed mappings of one file and the config, returns defaulted jobs and errors.
+
+At ~400 lines on purpose: `JobBuilder` is one object (the shared job base, its per-repo/cluster
+default caches, the three job kinds); the checks already live in job_checks.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config.config_exception import ConfigException
 
 from prow_graphql.errors import Unavailable
-from prow_graphql.store.kube import error_for_status
+from prow_graphql.store.kube_errors import error_for_status
 
 logger = logging.getLogger(__name__)
 
