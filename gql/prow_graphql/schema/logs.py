@@ -8,8 +8,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
+from prow_graphql.prow.visibility import hidden_from
 from prow_graphql.schema.context import GraphQLContext
-from prow_graphql.schema.visibility import hidden_from, hidden_not_found
+from prow_graphql.schema.visibility import hidden_not_found
 from prow_graphql.service import LogEvent
 
 Ctx = Info[GraphQLContext, None]

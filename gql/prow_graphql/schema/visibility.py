@@ -22,11 +22,6 @@ ALL = "all"
 PUBLIC = "public"
 
 
-def sees_hidden(identity: Identity, group: str | None) -> bool:
-    """Whether `identity` may see hidden jobs."""
-    return group is not None and identity.authenticated and group in identity.groups
-
-
 def visibility_class(context: object) -> str:
     """ALL or PUBLIC for a GraphQLContext (PUBLIC when in doubt)."""
     check = getattr(context, "sees_hidden", None)
@@ -54,11 +49,6 @@ class VisibleFilter(ProwJobFilter):
         if self.hidden_repos is not None and record_hidden(record, self.hidden_repos):
             return False
         return ProwJobFilter.matches(self, record)
-
-
-def hidden_from(hidden_repos: Collection[str] | None, record: ProwJobRecord) -> bool:
-    """Whether `record` is invisible to a caller whose reads hide `hidden_repos` (None: none)."""
-    return hidden_repos is not None and record_hidden(record, hidden_repos)
 
 
 def hidden_not_found(service: GatewayService, name: str) -> ProwJobNotFound:
