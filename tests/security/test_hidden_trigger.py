@@ -36,6 +36,9 @@ RERUN = """
 mutation($name: String!) { rerunProwJob(name: $name, mode: LATEST) {
   __typename ... on Error { message } } }
 """
+ABORT = """
+mutation($name: String!) { abortProwJob(name: $name) { __typename ... on Error { message } } }
+"""
 
 
 def twin(name: str, branch: str, hidden: bool = False) -> str:
@@ -71,7 +74,7 @@ async def gateway(tmp_path: Path) -> AsyncIterator[RunningGateway]:
         "--config-path", str(root / "config.yaml"), "--job-config-path", str(root / "jobs"),
         "--auth", "token", "--token-file", str(token_file(tmp_path)),
         "--hidden-jobs-group", HIDDEN_GROUP, "--sim-pending-after", "30",
-        "--build-id-wait", "0",  # /manual-trigger answers at once, without the BuildID
+        "--build-id-wait", "0", "--enable-abort",  # /manual-trigger answers without a BuildID
     )  # fmt: skip
     async with serve(settings) as gw:
         await wait_ready(gw)
@@ -143,15 +146,18 @@ async def test_a_visible_job_is_not_ambiguous_with_a_hidden_twin(gateway: Runnin
     assert root["__typename"] == "AmbiguousJob", root
 
 
-async def test_rerun_of_a_hidden_prowjob_is_not_found(gateway: RunningGateway) -> None:
+async def test_rerun_and_abort_of_a_hidden_prowjob_are_not_found(gateway: RunningGateway) -> None:
     names = await trigger_all(gateway)
-    unknown = (await ask(gateway, ALICE, RERUN, name=UNKNOWN))["rerunProwJob"]
-    assert unknown["__typename"] == "ProwJobNotFound"
-    for job in (HIDDEN_PERIODIC, "pull-gadgets-unit"):
-        hidden = (await ask(gateway, ALICE, RERUN, name=names[job]))["rerunProwJob"]
-        assert hidden == {**unknown, "message": unknown["message"].replace(UNKNOWN, names[job])}
-        member = (await ask(gateway, ROOT_TOKEN, RERUN, name=names[job]))["rerunProwJob"]
-        assert member["__typename"] == "TriggerJobSuccess", member
+    for document, field, allowed in ((RERUN, "rerunProwJob", "TriggerJobSuccess"),
+                                     (ABORT, "abortProwJob", "AbortProwJobSuccess")):  # fmt: skip
+        unknown = (await ask(gateway, ALICE, document, name=UNKNOWN))[field]
+        assert unknown["__typename"] == "ProwJobNotFound"
+        for job in (HIDDEN_PERIODIC, "pull-gadgets-unit"):
+            name = names[job]
+            hidden = (await ask(gateway, ALICE, document, name=name))[field]
+            assert hidden == {**unknown, "message": unknown["message"].replace(UNKNOWN, name)}
+            member = (await ask(gateway, ROOT_TOKEN, document, name=name))[field]
+            assert member["__typename"] == allowed, member
 
 
 def manual_body(job: str, repo: str, prowtype: str) -> dict[str, Any]:

@@ -57,7 +57,7 @@ async def prow_job_log(
     info: Ctx, name: str, container: str = "test"
 ) -> AsyncGenerator[ProwJobLogEvent, None]:
     """Follow `container` of ProwJob `name`'s pod in its build cluster; a ProwJob hidden from
-    the caller answers as an unknown one."""
+    the caller answers as an unknown one, also when a config reload hides it mid-stream."""
     service = info.context.service
     hidden_repos = info.context.hidden_repos()
     if hidden_repos is not None:
@@ -71,5 +71,13 @@ async def prow_job_log(
                 await close()  # leave the informer subscription now, not at garbage collection
         if record is not None and hidden_from(hidden_repos, record):
             raise hidden_not_found(service, name)
+    # A config reload may hide the job (deck.hidden_repos) while its log streams: look again
+    # whenever the generation changes, before the next line goes out.
+    generation = service.config.index.generation
     async for event in service.pod_log(name, container):
+        if service.config.index.generation != generation:
+            generation = service.config.index.generation
+            record = service.get(name)
+            if record is not None and hidden_from(info.context.hidden_repos(), record):
+                raise hidden_not_found(service, name)
         yield log_event(event)
