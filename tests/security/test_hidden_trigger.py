@@ -5,6 +5,9 @@ mean" may name one; a caller in the group still triggers it."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import RunningGateway, example_settings, serve, wait_ready
+from tests.harness import (
+    RunningGateway,
+    TransportWSClient,
+    example_settings,
+    serve,
+    wait_ready,
+)
 from tests.security.common import ALICE, HIDDEN_GROUP, ROOT_TOKEN, bearer, token_file
 from tests.security.test_hidden_jobs import (
     HIDDEN_PERIODIC,
+    HIDDEN_REPO,
     TRIGGER,
     TRIGGER_PERIODIC,
     ask,
@@ -32,6 +42,7 @@ HIDDEN_NAMES = (
     "pull-gadgets-bench", "post-gadgets-publish", HIDDEN_TWIN, "hidden-twin.yaml",
 )  # fmt: skip
 SHA = "a" * 40
+VISIBLE_REPO = "example-org/widgets"
 RERUN = """
 mutation($name: String!) { rerunProwJob(name: $name, mode: LATEST) {
   __typename ... on Error { message } } }
@@ -229,3 +240,44 @@ async def test_gangway_create_of_a_hidden_job_answers_like_an_unknown_one(
                 "/v1/executions", json=gangway_body(job, kind), headers=bearer(ROOT_TOKEN)
             )
         assert allowed.status_code == 200, allowed.text
+
+
+LOG = "subscription($name: String!) { prowJobLog(name: $name) { kind lines } }"
+
+
+async def test_prow_job_log_ends_when_a_reload_hides_the_job_mid_stream(tmp_path: Path) -> None:
+    root = trigger_config(tmp_path)
+    settings = example_settings(
+        "--config-path", str(root / "config.yaml"), "--job-config-path", str(root / "jobs"),
+        "--auth", "token", "--token-file", str(token_file(tmp_path)),
+        "--hidden-jobs-group", HIDDEN_GROUP, "--sim-pending-after", "0",
+        "--sim-complete-after", "12",  # a test line about every two seconds
+    )  # fmt: skip
+    async with serve(settings) as gw:
+        await wait_ready(gw)
+        job = await graphql_trigger(gw, ROOT_TOKEN, "pull-widgets-unit", "widgets", "PRESUBMIT")
+        name = job["prowJob"]["name"]
+        async with TransportWSClient.connect(gw.ws_url, {"Authorization": f"Bearer {ALICE}"}) as ws:
+            op = await ws.subscribe(LOG, {"name": name})
+            first = await ws.receive()
+            assert first["id"] == op and first["type"] == "next", first
+            assert "errors" not in first["payload"], first
+            # Hide example-org/widgets, the run's repo, and reload the config.
+            config = root / "config.yaml"
+            hidden = f"hidden_repos: [{HIDDEN_REPO}]"
+            config.write_text(
+                config.read_text().replace(hidden, f"hidden_repos: [{HIDDEN_REPO}, {VISIBLE_REPO}]")
+            )
+            later = time.time() + 5
+            os.utime(config, (later, later))
+            assert gw.app.state.gateway.service.config.reload() is True
+            while True:
+                message = await ws.receive(timeout=15)
+                payload = message.get("payload")
+                if message["type"] == "error" or (
+                    isinstance(payload, dict) and "errors" in payload
+                ):
+                    break
+                assert message["type"] == "next", message  # no end while the job runs
+                assert payload["data"]["prowJobLog"]["kind"] != "ENDED", message
+    assert "no ProwJob named" in json.dumps(message)
