@@ -33,12 +33,12 @@ from prow_graphql.identity import Identity
 from prow_graphql.prow.jobs import Job
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, ProwJobType
 from prow_graphql.prow.visibility import caller_hidden_repos, hidden_from
-from prow_graphql.schema.visibility import visible
 from prow_graphql.service import (
     GatewayService,
     ProwJobFilter,
     PullRequestInput,
     TriggerRequest,
+    visible,
 )
 from prow_graphql.settings import Settings
 

@@ -22,7 +22,7 @@ from prow_graphql.schema.types import (
     Repo,
     prow_job,
 )
-from prow_graphql.schema.visibility import visible
+from prow_graphql.service.visible import visible
 
 Ctx = Info[GraphQLContext, None]
 

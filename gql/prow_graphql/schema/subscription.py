@@ -18,7 +18,8 @@ from prow_graphql.schema.types import (
     ProwJobFilter,
     prow_job,
 )
-from prow_graphql.schema.visibility import hidden_not_found, visible
+from prow_graphql.schema.visibility import hidden_not_found
+from prow_graphql.service.visible import visible
 
 Ctx = Info[GraphQLContext, None]
 
