@@ -586,7 +586,7 @@ async def test_latest_rerun_builds_the_prowjob_deck_builds(tmp_path: Path) -> No
     the loader gives the context "whoa" where Go's undefaulted test config leaves it empty."""
     service, _ = await _service_with(tmp_path, "{}\n", WHOA_CONFIG, _old_whoa("authorized"))
     identity = Identity(user="authorized", authenticated=True)
-    new = (await service.rerun("wowsuch", RerunMode.LATEST, identity)).prowjob
+    new = (await service.rerun("wowsuch", RerunMode.LATEST, identity, hidden_repos=None)).prowjob
     assert new["metadata"]["labels"] == {
         "created-by-prow": "true",
         "foo": "foo",
@@ -617,7 +617,10 @@ async def test_latest_rerun_builds_the_prowjob_deck_builds(tmp_path: Path) -> No
     # Authorized on the new ProwJob: the old run's "random" may not rerun it.
     with pytest.raises(PermissionDenied):
         await service.rerun(
-            "wowsuch", RerunMode.LATEST, Identity(user="random", authenticated=True)
+            "wowsuch",
+            RerunMode.LATEST,
+            Identity(user="random", authenticated=True),
+            hidden_repos=None,
         )
 
 
@@ -1027,11 +1030,11 @@ async def test_abort(
     service, store = await _service_with(tmp_path, json.dumps(config), "{}\n", old)
     identity = Identity(user=login, groups=GROUPS.get(login, ()), authenticated=True)
     if outcome == "aborted":
-        record = await service.abort("wowsuch", identity)
+        record = await service.abort("wowsuch", identity, hidden_repos=None)
         assert record.state.value == "aborted"
     else:
         with pytest.raises(PermissionDenied if outcome == "denied" else NotAbortable):
-            await service.abort("wowsuch", identity)
+            await service.abort("wowsuch", identity, hidden_repos=None)
         assert (await store.get("wowsuch"))["status"]["state"] == state
 
 
@@ -1279,7 +1282,7 @@ async def test_latest_rerun_of_a_periodic_ignores_its_refs(tmp_path: Path) -> No
     old["spec"]["type"] = "periodic"
     service, _ = await _service_with(tmp_path, "{}\n", periodic, old)
     identity = Identity(user="authorized", authenticated=True)
-    new = (await service.rerun("wowsuch", RerunMode.LATEST, identity)).prowjob
+    new = (await service.rerun("wowsuch", RerunMode.LATEST, identity, hidden_repos=None)).prowjob
     assert new["spec"]["type"] == "periodic"
     assert "refs" not in new["spec"]
     assert new["metadata"]["labels"]["foo"] == "foo"

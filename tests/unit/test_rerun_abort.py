@@ -55,7 +55,7 @@ async def _trigger(service: GatewayService, identity: Identity) -> dict[str, Any
     request = TriggerRequest(
         org="org", repo="repo", job="post", type=ProwJobType.POSTSUBMIT, base_ref="main"
     )
-    outcome = await service.trigger(request, identity)
+    outcome = await service.trigger(request, identity, hidden_repos=None)
     return outcome.prowjob
 
 
@@ -66,11 +66,13 @@ async def test_latest_rerun_authorizes_on_the_new_prowjob(tmp_path: Path) -> Non
     old = await _trigger(service, BOB)  # '@Bob' matches bob: NormLogin strips '@', ignores case
     _change_job(service, tmp_path, "rerun_auth_config: {github_orgs: [org]}")
     with pytest.raises(PermissionDenied):
-        await service.rerun(old["metadata"]["name"], RerunMode.ORIGINAL, ALICE)
-    outcome = await service.rerun(old["metadata"]["name"], RerunMode.LATEST, ALICE)
+        await service.rerun(old["metadata"]["name"], RerunMode.ORIGINAL, ALICE, hidden_repos=None)
+    outcome = await service.rerun(
+        old["metadata"]["name"], RerunMode.LATEST, ALICE, hidden_repos=None
+    )
     assert outcome.prowjob["spec"]["rerun_auth_config"] == {"github_orgs": ["org"]}
     with pytest.raises(PermissionDenied):
-        await service.rerun(old["metadata"]["name"], RerunMode.LATEST, BOB)
+        await service.rerun(old["metadata"]["name"], RerunMode.LATEST, BOB, hidden_repos=None)
 
 
 async def test_latest_rerun_takes_labels_and_annotations_from_current_config(
@@ -90,7 +92,7 @@ async def test_latest_rerun_takes_labels_and_annotations_from_current_config(
         },
     )
     _change_job(service, tmp_path, "labels: {new: 'yes'}, annotations: {note: new}")
-    outcome = await service.rerun(name, RerunMode.LATEST, ALICE)
+    outcome = await service.rerun(name, RerunMode.LATEST, ALICE, hidden_repos=None)
     meta = outcome.prowjob["metadata"]
     assert {k: v for k, v in meta["labels"].items() if not k.startswith("prow.k8s.io/")} == {
         "created-by-prow": "true",
@@ -112,7 +114,9 @@ async def test_original_rerun_copies_labels_and_annotations(tmp_path: Path) -> N
     service = _service(tmp_path, "labels: {old: 'yes'}", authorize=False)
     old = await _trigger(service, BOB)
     _change_job(service, tmp_path, "labels: {new: 'yes'}")
-    outcome = await service.rerun(old["metadata"]["name"], RerunMode.ORIGINAL, Identity())
+    outcome = await service.rerun(
+        old["metadata"]["name"], RerunMode.ORIGINAL, Identity(), hidden_repos=None
+    )
     assert outcome.prowjob["metadata"]["labels"]["old"] == "yes"
     assert "new" not in outcome.prowjob["metadata"]["labels"]
     expected = f"Successfully reran {old['metadata']['name']}."  # no login: Deck's wording
@@ -134,8 +138,8 @@ async def test_abort_only_from_triggered_or_pending(
         status["completionTime"] = "2026-01-01T00:00:00Z"
     await service.store.patch(name, {"status": status})
     if abortable:
-        record = await service.abort(name, ALICE)
+        record = await service.abort(name, ALICE, hidden_repos=None)
         assert record.state.value == "aborted"
     else:
         with pytest.raises(NotAbortable):
-            await service.abort(name, ALICE)
+            await service.abort(name, ALICE, hidden_repos=None)

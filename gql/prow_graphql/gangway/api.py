@@ -32,13 +32,13 @@ from prow_graphql.gangway.rules import (
 from prow_graphql.identity import Identity
 from prow_graphql.prow.jobs import Job
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, ProwJobType
-from prow_graphql.prow.visibility import job_hidden
-from prow_graphql.schema.visibility import hidden_from, sees_hidden, visible
+from prow_graphql.prow.visibility import caller_hidden_repos, hidden_from
 from prow_graphql.service import (
     GatewayService,
     ProwJobFilter,
     PullRequestInput,
     TriggerRequest,
+    visible,
 )
 from prow_graphql.settings import Settings
 
@@ -81,9 +81,9 @@ class GangwayApi:
     def _hidden_repos(self, identity: Identity) -> tuple[str, ...] | None:
         """What `identity` may not see, as GraphQLContext.hidden_repos decides it for GraphQL:
         None (nothing hidden) for --hidden-jobs-group members, else deck.hidden_repos."""
-        if sees_hidden(identity, self._gateway.settings.protections.hidden_jobs_group):
-            return None
-        return self._service.config.index.config.deck.hidden_repos
+        group = self._gateway.settings.protections.hidden_jobs_group
+        hidden = self._service.config.index.config.deck.hidden_repos
+        return caller_hidden_repos(identity, group, hidden)
 
     def _not_found(self, name: str) -> ApiError:
         # One message for unknown and hidden executions, so callers cannot tell them apart.
@@ -122,13 +122,10 @@ class GangwayApi:
                 "the gateway runs a presubmit for one pull request; send one pull",
             )
         org_repo = f"{refs.org}/{refs.repo}"
-        job = self._find(kind, org_repo, req.job_name, refs.base_ref)
+        # One visibility for this request: the lookup here (for the tenant check) and the
+        # service's own both leave out jobs hidden from the caller, so a hidden job is unknown.
         hidden_repos = self._hidden_repos(identity)
-        periodic = kind is ProwJobType.PERIODIC
-        if hidden_repos is not None and job_hidden(
-            job.hidden, None if periodic else org_repo, hidden_repos
-        ):
-            raise self._unknown_job(kind, org_repo, req.job_name)  # as if it did not exist
+        job = self._find(kind, org_repo, req.job_name, refs.base_ref, hidden_repos)
         if client is not None and tenants.tenant_of(job.prowjob_defaults) not in client.tenant_ids:
             raise ApiError(
                 Code.PERMISSION_DENIED, "client is not authorized to execute the given job"
@@ -152,7 +149,7 @@ class GangwayApi:
             dry_run=self._gateway.settings.dry_run,
         )
         try:
-            outcome = await self._service.trigger(request, identity)
+            outcome = await self._service.trigger(request, identity, hidden_repos=hidden_repos)
         except errors.GatewayError as exc:
             raise api_error(exc) from exc
         execution = self.execution(outcome.record)
@@ -166,9 +163,16 @@ class GangwayApi:
             execution.pod_spec_options.CopyFrom(req.pod_spec_options)
         return execution
 
-    def _find(self, kind: ProwJobType, org_repo: str, name: str, base_ref: str) -> Job:
+    def _find(
+        self,
+        kind: ProwJobType,
+        org_repo: str,
+        name: str,
+        base_ref: str,
+        hidden_repos: tuple[str, ...] | None,
+    ) -> Job:
         try:
-            return self._service.config.index.find(kind, org_repo, name, base_ref)
+            return self._service.config.index.find(kind, org_repo, name, base_ref, hidden_repos)
         except errors.JobNotFound as exc:
             raise self._unknown_job(kind, org_repo, name) from exc
         except errors.AmbiguousJob as exc:

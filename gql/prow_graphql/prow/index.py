@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prow_graphql.errors import AmbiguousJob, JobNotFound
 from prow_graphql.prow.config import ProwConfig
 from prow_graphql.prow.jobs import Job, Periodic, Postsubmit, Presubmit
 from prow_graphql.prow.objects import ProwJobType
+from prow_graphql.prow.visibility import job_visible
 
 __all__ = ["JobCounts", "JobIndex"]
+
+_J = TypeVar("_J", Presubmit, Postsubmit, Periodic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,14 @@ class JobIndex:
         """The periodic named `name`, or None."""
         return self._periodic_by_name.get(name)
 
-    def find(self, type: ProwJobType, org_repo: str, name: str, base_ref: str) -> Job:
+    def find(
+        self,
+        type: ProwJobType,
+        org_repo: str,
+        name: str,
+        base_ref: str,
+        hidden_repos: Collection[str] | None = None,
+    ) -> Job:
         """The one job to run as `type` for (org_repo, name, base_ref); raises JobNotFound or
         AmbiguousJob with a message that says what to change.
 
@@ -112,11 +122,16 @@ class JobIndex:
         presubmit of that name when no postsubmit has it (run-as-postsubmit, as the old
         manual-trigger service allowed); PERIODIC by name only (org_repo, base_ref ignored).
         Branch filters use Prow's unanchored matching (`could_run`).
+
+        `hidden_repos` is the caller's visibility (None: sees every job). Jobs Deck hides from
+        that caller are left out of everything here, lookups, hints and suggestions alike, so
+        a hidden job answers exactly as a job that does not exist and no message names one.
         """
+        view = _View(self, hidden_repos)
         if type is ProwJobType.PERIODIC:
-            periodic = self.periodic(name)
+            periodic = view.periodic(name)
             if periodic is None:
-                names = [p.name for p in self._periodics]
+                names = [p.name for p in view.periodics()]
                 raise JobNotFound(
                     f"Job {name} not found in config: no periodic is named {name!r}."
                     f"{_suggest(name, names)} Check the job name (periodics are looked up by "
@@ -125,16 +140,16 @@ class JobIndex:
             return periodic
         candidates: tuple[Presubmit, ...] | tuple[Postsubmit, ...]
         if type is ProwJobType.POSTSUBMIT:
-            candidates = self._post_by_name.get((org_repo, name), ())
+            candidates = view.post_named(org_repo, name)
             kind = "postsubmit"
             if not candidates:
-                candidates = self._pre_by_name.get((org_repo, name), ())
+                candidates = view.pre_named(org_repo, name)
                 kind = "presubmit (run as a postsubmit)"
         else:
-            candidates = self._pre_by_name.get((org_repo, name), ())
+            candidates = view.pre_named(org_repo, name)
             kind = "presubmit"
         if not candidates:
-            raise JobNotFound(self._not_configured(type, org_repo, name))
+            raise JobNotFound(_not_configured(view, type, org_repo, name))
         matching = [job for job in candidates if job.could_run(base_ref)]
         if len(matching) == 1:
             return matching[0]
@@ -153,22 +168,56 @@ class JobIndex:
             described,
         )
 
-    def _not_configured(self, type: ProwJobType, org_repo: str, name: str) -> str:
-        if type is ProwJobType.POSTSUBMIT:
-            what = f"no postsubmit or presubmit of {org_repo} is named {name!r}."
-            names = [j.name for j in self.postsubmits(org_repo) + self.presubmits(org_repo)]
-        else:
-            what = f"no presubmit of {org_repo} is named {name!r}."
-            names = [j.name for j in self.presubmits(org_repo)]
-            if self._post_by_name.get((org_repo, name)):
-                what += " A postsubmit has that name: run it as a postsubmit."
-        if self.periodic(name) is not None:
-            what += " A periodic has that name: run it as a periodic."
-        if org_repo not in self._presubmits and org_repo not in self._postsubmits:
-            what += f" {org_repo} has no presubmits or postsubmits at all; check org and repo."
-        else:
-            what += _suggest(name, names)
-        return f"Job {name} not found in config for {org_repo}: {what}"
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The part of a JobIndex one caller may see (hidden_repos None: all of it)."""
+
+    index: JobIndex
+    hidden_repos: Collection[str] | None
+
+    def _keep(self, jobs: tuple[_J, ...], org_repo: str | None) -> tuple[_J, ...]:
+        if self.hidden_repos is None:
+            return jobs
+        return tuple(j for j in jobs if job_visible(j.hidden, org_repo, self.hidden_repos))
+
+    def periodics(self) -> tuple[Periodic, ...]:
+        return self._keep(self.index.periodics, None)
+
+    def periodic(self, name: str) -> Periodic | None:
+        if self.hidden_repos is None:
+            return self.index.periodic(name)
+        return next((p for p in self.periodics() if p.name == name), None)
+
+    def pre_named(self, org_repo: str, name: str) -> tuple[Presubmit, ...]:
+        return self._keep(self.index._pre_by_name.get((org_repo, name), ()), org_repo)
+
+    def post_named(self, org_repo: str, name: str) -> tuple[Postsubmit, ...]:
+        return self._keep(self.index._post_by_name.get((org_repo, name), ()), org_repo)
+
+    def presubmits(self, org_repo: str) -> tuple[Presubmit, ...]:
+        return self._keep(self.index.presubmits(org_repo), org_repo)
+
+    def postsubmits(self, org_repo: str) -> tuple[Postsubmit, ...]:
+        return self._keep(self.index.postsubmits(org_repo), org_repo)
+
+
+def _not_configured(view: _View, type: ProwJobType, org_repo: str, name: str) -> str:
+    if type is ProwJobType.POSTSUBMIT:
+        what = f"no postsubmit or presubmit of {org_repo} is named {name!r}."
+        names = [j.name for j in view.postsubmits(org_repo) + view.presubmits(org_repo)]
+    else:
+        what = f"no presubmit of {org_repo} is named {name!r}."
+        names = [j.name for j in view.presubmits(org_repo)]
+        if view.post_named(org_repo, name):
+            what += " A postsubmit has that name: run it as a postsubmit."
+    if view.periodic(name) is not None:
+        what += " A periodic has that name: run it as a periodic."
+    if not view.presubmits(org_repo) and not view.postsubmits(org_repo):
+        what += f" {org_repo} has no presubmits or postsubmits at all; check org and repo."
+    else:
+        what += _suggest(name, names)
+    return f"Job {name} not found in config for {org_repo}: {what}"
 
 
 def _by_name(

@@ -7,6 +7,7 @@ from typing import Any
 
 from prow_graphql.identity import ANONYMOUS, Identity
 from prow_graphql.metrics import Metrics
+from prow_graphql.prow.visibility import caller_hidden_repos, sees_hidden
 from prow_graphql.schema.views import JobViewCache, JobViews
 from prow_graphql.service import GatewayService
 
@@ -32,12 +33,10 @@ class GraphQLContext:
 
     def sees_hidden(self) -> bool:
         """Whether the caller is in --hidden-jobs-group (decided on the current identity)."""
-        group = self.hidden_jobs_group
-        return group is not None and self.identity.authenticated and group in self.identity.groups
+        return sees_hidden(self.identity, self.hidden_jobs_group)
 
     def hidden_repos(self) -> tuple[str, ...] | None:
         """What to hide from this caller's ProwJob reads: None (nothing), or deck.hidden_repos
         (ProwJobs with spec.hidden are hidden too)."""
-        if self.sees_hidden():
-            return None
-        return self.service.config.index.config.deck.hidden_repos
+        hidden = self.service.config.index.config.deck.hidden_repos
+        return caller_hidden_repos(self.identity, self.hidden_jobs_group, hidden)

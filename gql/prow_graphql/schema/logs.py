@@ -8,8 +8,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
+from prow_graphql.prow.visibility import hidden_from
 from prow_graphql.schema.context import GraphQLContext
-from prow_graphql.schema.visibility import hidden_from, hidden_not_found
+from prow_graphql.schema.visibility import hidden_not_found
 from prow_graphql.service import LogEvent
 
 Ctx = Info[GraphQLContext, None]
@@ -56,7 +57,7 @@ async def prow_job_log(
     info: Ctx, name: str, container: str = "test"
 ) -> AsyncGenerator[ProwJobLogEvent, None]:
     """Follow `container` of ProwJob `name`'s pod in its build cluster; a ProwJob hidden from
-    the caller answers as an unknown one."""
+    the caller answers as an unknown one, also when a config reload hides it mid-stream."""
     service = info.context.service
     hidden_repos = info.context.hidden_repos()
     if hidden_repos is not None:
@@ -70,5 +71,13 @@ async def prow_job_log(
                 await close()  # leave the informer subscription now, not at garbage collection
         if record is not None and hidden_from(hidden_repos, record):
             raise hidden_not_found(service, name)
+    # A config reload may hide the job (deck.hidden_repos) while its log streams: look again
+    # whenever the generation changes, before the next line goes out.
+    generation = service.config.index.generation
     async for event in service.pod_log(name, container):
+        if service.config.index.generation != generation:
+            generation = service.config.index.generation
+            record = service.get(name)
+            if record is not None and hidden_from(info.context.hidden_repos(), record):
+                raise hidden_not_found(service, name)
         yield log_event(event)

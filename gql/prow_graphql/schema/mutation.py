@@ -96,7 +96,9 @@ class Mutation:
     async def trigger_job(self, info: Ctx, input: TriggerJobInput) -> TriggerJobResult:
         ctx = info.context
         try:
-            outcome = await ctx.service.trigger(input.to_request(), ctx.identity)
+            outcome = await ctx.service.trigger(
+                input.to_request(), ctx.identity, hidden_repos=ctx.hidden_repos()
+            )
         except (errors.UserError, errors.BackendError) as exc:
             return _user_error(exc)
         return _success(outcome)
@@ -108,7 +110,7 @@ class Mutation:
     async def abort_prow_job(self, info: Ctx, name: str) -> AbortProwJobResult:
         ctx = info.context
         try:
-            record = await ctx.service.abort(name, ctx.identity)
+            record = await ctx.service.abort(name, ctx.identity, hidden_repos=ctx.hidden_repos())
         except NotAbortableError as exc:
             return NotAbortable(message=exc.message)
         except errors.ProwJobNotFound as exc:
@@ -130,7 +132,9 @@ class Mutation:
     ) -> RerunProwJobResult:
         ctx = info.context
         try:
-            outcome = await ctx.service.rerun(name, DomainRerunMode(mode.value), ctx.identity)
+            outcome = await ctx.service.rerun(
+                name, DomainRerunMode(mode.value), ctx.identity, hidden_repos=ctx.hidden_repos()
+            )
         except errors.ProwJobNotFound as exc:
             return gql_errors.ProwJobNotFound(message=exc.message, name=name)
         except (errors.UserError, errors.BackendError) as exc:

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from prow_graphql import errors
+from prow_graphql.prow.visibility import hidden_from
 from prow_graphql.schema import history
 from prow_graphql.schema.cache_status import CacheStatus, cache_status
 from prow_graphql.schema.context import GraphQLContext
@@ -21,7 +22,7 @@ from prow_graphql.schema.types import (
     Repo,
     prow_job,
 )
-from prow_graphql.schema.visibility import hidden_from, visible
+from prow_graphql.service.visible import visible
 
 Ctx = Info[GraphQLContext, None]
 
@@ -63,7 +64,8 @@ class Query:
         if base_ref is not None and len(candidates) > 1:
             index = info.context.service.config.index
             try:
-                chosen = index.find(type.to_domain(), f"{org}/{repo}", name, base_ref)
+                hidden = info.context.hidden_repos()
+                chosen = index.find(type.to_domain(), f"{org}/{repo}", name, base_ref, hidden)
             except errors.UserError:
                 return None
             candidates = [j for j in candidates if j.source_path == chosen.source_path]

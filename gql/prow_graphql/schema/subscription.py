@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
+from prow_graphql.prow.visibility import hidden_from
 from prow_graphql.schema import logs
 from prow_graphql.schema.context import GraphQLContext
 from prow_graphql.schema.inputs import to_filter
@@ -17,7 +18,8 @@ from prow_graphql.schema.types import (
     ProwJobFilter,
     prow_job,
 )
-from prow_graphql.schema.visibility import hidden_from, hidden_not_found, visible
+from prow_graphql.schema.visibility import hidden_not_found
+from prow_graphql.service.visible import visible
 
 Ctx = Info[GraphQLContext, None]
 

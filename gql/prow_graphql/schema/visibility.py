@@ -8,23 +8,13 @@ class reaches the other, and a shared execution runs with a context holding only
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
-from dataclasses import dataclass
 
 from prow_graphql.errors import ProwJobNotFound
 from prow_graphql.identity import Identity
-from prow_graphql.prow.objects import ProwJobRecord
-from prow_graphql.prow.visibility import record_hidden
 from prow_graphql.service import GatewayService
-from prow_graphql.service.models import ProwJobFilter
 
 ALL = "all"
 PUBLIC = "public"
-
-
-def sees_hidden(identity: Identity, group: str | None) -> bool:
-    """Whether `identity` may see hidden jobs."""
-    return group is not None and identity.authenticated and group in identity.groups
 
 
 def visibility_class(context: object) -> str:
@@ -44,33 +34,10 @@ def class_context(context: object) -> object:
     return dataclasses.replace(context, identity=stand_in)
 
 
-@dataclass(frozen=True, slots=True)
-class VisibleFilter(ProwJobFilter):
-    """A ProwJob filter that also drops hidden ProwJobs (hidden_repos None: drop none)."""
-
-    hidden_repos: Collection[str] | None = None
-
-    def matches(self, record: ProwJobRecord) -> bool:
-        if self.hidden_repos is not None and record_hidden(record, self.hidden_repos):
-            return False
-        return ProwJobFilter.matches(self, record)
-
-
-def hidden_from(hidden_repos: Collection[str] | None, record: ProwJobRecord) -> bool:
-    """Whether `record` is invisible to a caller whose reads hide `hidden_repos` (None: none)."""
-    return hidden_repos is not None and record_hidden(record, hidden_repos)
-
-
 def hidden_not_found(service: GatewayService, name: str) -> ProwJobNotFound:
     """The error a hidden ProwJob answers with: the very one an unknown name gets, so a caller
     outside --hidden-jobs-group cannot tell a hidden ProwJob from none."""
     return service._not_found(name)
-
-
-def visible(base: ProwJobFilter, hidden_repos: Collection[str] | None) -> VisibleFilter:
-    """`base` restricted to what a caller may see (hidden_repos None: everything)."""
-    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
-    return VisibleFilter(**fields, hidden_repos=hidden_repos)
 
 
 def classed(key: tuple[str, str | None, str], context: object) -> tuple[str, str | None, str]:

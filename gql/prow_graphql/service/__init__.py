@@ -18,6 +18,7 @@ from prow_graphql.service.models import (
     TriggerRequest,
 )
 from prow_graphql.service.triggering import Triggering
+from prow_graphql.service.visible import VisibleFilter, visible
 
 
 class GatewayService(Triggering, Lifecycle, Logs):
@@ -37,4 +38,6 @@ __all__ = [
     "RerunMode",
     "TriggerOutcome",
     "TriggerRequest",
+    "VisibleFilter",
+    "visible",
 ]

@@ -104,9 +104,12 @@ class ServiceCore:
         try:
             return await self.store.get(name)
         except ObjectNotFound as exc:
-            raise ProwJobNotFound(
-                f"no ProwJob named {name!r} in namespace {self.namespace!r}"
-            ) from exc
+            raise self._missing(name) from exc
+
+    def _missing(self, name: str) -> ProwJobNotFound:
+        """What abort and rerun answer for an unknown name, and for a ProwJob hidden from the
+        caller: one message, so the two cannot be told apart."""
+        return ProwJobNotFound(f"no ProwJob named {name!r} in namespace {self.namespace!r}")
 
     @property
     def namespace(self) -> str:

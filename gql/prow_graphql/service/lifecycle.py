@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from prow_graphql.errors import Conflict, InvalidInput, PermissionDenied
@@ -17,6 +17,7 @@ from prow_graphql.prow.objects import (
     ProwJobType,
 )
 from prow_graphql.prow.prowjob import build_spec, new_prowjob, set_container_env
+from prow_graphql.prow.visibility import hidden_from, job_visible
 from prow_graphql.service.core import ServiceCore, author_of
 from prow_graphql.service.models import NotAbortable, RerunMode, TriggerOutcome
 from prow_graphql.store.base import ProwJobObject
@@ -40,8 +41,11 @@ COMPONENT_KEYS = frozenset(
 class Lifecycle(ServiceCore):
     """Abort and rerun of existing ProwJobs."""
 
-    async def abort(self, name: str, identity: Identity) -> ProwJobRecord:
-        """Deck's abort: only triggered or pending jobs; merge-patch state aborted + description."""
+    async def abort(
+        self, name: str, identity: Identity, *, hidden_repos: Collection[str] | None
+    ) -> ProwJobRecord:
+        """Deck's abort: only triggered or pending jobs; merge-patch state aborted + description.
+        A ProwJob hidden from the caller (`hidden_repos`, None: none) is ProwJobNotFound."""
         if not self.policy.enable_abort:
             raise PermissionDenied(
                 "aborting is disabled on this server; start it with --enable-abort "
@@ -50,6 +54,8 @@ class Lifecycle(ServiceCore):
         for _ in range(3):
             obj = await self._get_object(name)
             record = ProwJobRecord.from_object(obj)
+            if hidden_from(hidden_repos, record):
+                raise self._missing(name)  # exactly as for a name that does not exist
             spec = obj.get("spec") or {}
             self._authorize(spec.get("rerun_auth_config"), _record_org_repo(record),
                             record.cluster, identity, record.job, "abort")  # fmt: skip
@@ -100,11 +106,23 @@ class Lifecycle(ServiceCore):
         except Conflict:
             return None  # it changed meanwhile: no longer `current`, as gangway would skip it
 
-    async def rerun(self, name: str, mode: RerunMode, identity: Identity) -> TriggerOutcome:
+    async def rerun(
+        self,
+        name: str,
+        mode: RerunMode,
+        identity: Identity,
+        *,
+        hidden_repos: Collection[str] | None,
+    ) -> TriggerOutcome:
         """Deck's rerun: a new ProwJob from the old spec (ORIGINAL) or from current config
-        (LATEST); authorization is decided on the new ProwJob, as Deck does."""
+        (LATEST); authorization is decided on the new ProwJob, as Deck does.
+
+        A ProwJob hidden from the caller (`hidden_repos`, None: none) is ProwJobNotFound, and
+        LATEST finds only jobs the caller may see, so a run cannot reach a now-hidden job."""
         obj = await self._get_object(name)
         record = ProwJobRecord.from_object(obj)
+        if hidden_from(hidden_repos, record):
+            raise self._missing(name)  # exactly as for a name that does not exist
         old_spec: Mapping[str, Any] = obj.get("spec") or {}
         meta = obj.get("metadata") or {}
         old_labels: Mapping[str, str] = meta.get("labels") or {}
@@ -116,7 +134,7 @@ class Lifecycle(ServiceCore):
             labels = dict(old_labels)
             annotations = dict(old_annotations)
         else:
-            job = self._current_job(record)
+            job = self._current_job(record, hidden_repos)
             # Deck reuses the old run's refs as stored (no validation, no new links); a
             # periodic is built from the current periodic alone (PeriodicSpec takes no refs).
             raw_refs = old_spec.get("refs")
@@ -146,11 +164,11 @@ class Lifecycle(ServiceCore):
 
         return self._outcome(await self._create(build))
 
-    def _current_job(self, record: ProwJobRecord) -> Job:
+    def _current_job(self, record: ProwJobRecord, hidden_repos: Collection[str] | None) -> Job:
         index = self.config.index
         if record.type is ProwJobType.PERIODIC:
             periodic = index.periodic(record.job)
-            if periodic is None:
+            if periodic is None or not job_visible(periodic.hidden, None, hidden_repos):
                 raise InvalidInput("mode", f"periodic {record.job} is no longer configured; "
                                    "rerun with mode ORIGINAL")  # fmt: skip
             return periodic
@@ -159,7 +177,8 @@ class Lifecycle(ServiceCore):
         if refs is None or not (refs.org and refs.repo and refs.base_ref):
             raise InvalidInput("mode", "the ProwJob's refs lack org, repo or base_ref; "
                                "rerun with mode ORIGINAL")  # fmt: skip
-        return index.find(record.type, f"{refs.org}/{refs.repo}", record.job, refs.base_ref)
+        org_repo = f"{refs.org}/{refs.repo}"
+        return index.find(record.type, org_repo, record.job, refs.base_ref, hidden_repos)
 
 
 def _done(identity: Identity, verb: str, name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from prow_graphql.errors import (
     Conflict,
@@ -40,15 +40,25 @@ _SHA_RE = re.compile(r"[0-9a-f]{40}")
 class Triggering(ServiceCore):
     """The trigger use case."""
 
-    async def trigger(self, request: TriggerRequest, identity: Identity) -> TriggerOutcome:
-        """Validate, find the job, authorize, build the ProwJob exactly as Prow would, create it."""
+    async def trigger(
+        self,
+        request: TriggerRequest,
+        identity: Identity,
+        *,
+        hidden_repos: Collection[str] | None,
+    ) -> TriggerOutcome:
+        """Validate, find the job, authorize, build the ProwJob exactly as Prow would, create it.
+
+        `hidden_repos` is the caller's visibility (None: sees hidden jobs), required so that no
+        interface can forget it: a job hidden from the caller is not found, with the message an
+        unknown name gets, before anything (authorization, building) could tell it apart."""
         _validate(request)
         if self.policy.require_shas:
             _require_shas(request)
         env = self._validate_env(request.env)
         index = self.config.index
         org_repo = f"{request.org}/{request.repo}"
-        job = index.find(request.type, org_repo, request.job, request.base_ref)
+        job = index.find(request.type, org_repo, request.job, request.base_ref, hidden_repos)
         self._authorize(job.rerun_auth_config, _job_org_repo(job, org_repo), job.cluster,
                         identity, job.name, "trigger")  # fmt: skip
         refs = None
