@@ -112,8 +112,10 @@ class Bench:
             "--job-config-path", str(EXAMPLE / "jobs"),
             "--host", "127.0.0.1", "--port", str(self.gateway_port),
             "--metrics-port", "0", "--log-level", "WARNING",
-            # Every follower connects from 127.0.0.1: lift the per-caller connection cap.
+            # Every follower connects from 127.0.0.1: lift the per-caller connection and
+            # subscription caps (a bench of 1,000 followers is one caller to the gateway).
             "--max-connections-per-identity", "1000000",
+            "--max-subscriptions-per-identity", "1000000",
         ]  # fmt: skip
         with log.open("wb") as out:
             self.gateway = await asyncio.create_subprocess_exec(
