@@ -86,7 +86,9 @@ class RealApiServer(ApiServer):
     def __init__(self, directory: Path) -> None:
         from tests import realkube
 
-        self.kube = realkube.start(directory / "realkube")
+        # The floors list every ProwJob in one request (tens of MB at 20,000): the tests' short
+        # --request-timeout (fast restarts) would answer 504, so the bench gets a long one.
+        self.kube = realkube.start(directory / "realkube", "--request-timeout=300s")
         self.namespace = self.kube.new_namespace("bench")
         self.kubeconfig = self.kube.kubeconfig_for(self.namespace, directory)
         self._ssl = ssl.create_default_context(cafile=str(self.kube.ca_file))

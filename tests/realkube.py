@@ -98,9 +98,9 @@ class RealKube:
 _APISERVER_ARGS = "--request-timeout=5s"
 
 
-def _run(command: str, directory: Path) -> str:
+def _run(command: str, directory: Path, apiserver_args: str = _APISERVER_ARGS) -> str:
     env = {**os.environ}
-    env.setdefault("REALKUBE_APISERVER_ARGS", _APISERVER_ARGS)
+    env.setdefault("REALKUBE_APISERVER_ARGS", apiserver_args)
     done = subprocess.run(
         [str(REALKUBE), command, str(directory)],
         capture_output=True,
@@ -118,11 +118,11 @@ def _run(command: str, directory: Path) -> str:
     return done.stdout
 
 
-def start(directory: Path | None = None) -> RealKube:
+def start(directory: Path | None = None, apiserver_args: str = _APISERVER_ARGS) -> RealKube:
     """Start a realkube in `directory` (a new temporary one by default) and wait until ready."""
     directory = directory or Path(tempfile.mkdtemp(prefix="realkube-"))
     values: dict[str, str] = {}
-    for line in _run("start", directory).splitlines():
+    for line in _run("start", directory, apiserver_args).splitlines():
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip()] = value.strip()
