@@ -43,12 +43,12 @@ async def read_commands() -> AsyncIterator[dict[str, Any]]:
         yield json.loads(line)
 
 
-def rss_kib(pid: int) -> int:
-    """Resident set size of process `pid`, in KiB (Linux /proc)."""
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident set size of process `pid` in KiB (Linux /proc); `field="VmHWM"` for its peak."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 def cpu_seconds(pid: int) -> float:

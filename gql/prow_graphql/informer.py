@@ -1,6 +1,7 @@
 """One list+watch loop per process: a cache of ProwJobRecords by name and a fan-out to subscribers.
 
-The loop lists (paginated), marks itself synced, watches from the list's resourceVersion, resumes
+The loop lists (first whole from the API server's cache, decoded item by item; relists paged),
+marks itself synced, watches from the list's resourceVersion, resumes
 from the last version seen when a stream ends, relists on Gone (emitting what changed meanwhile),
 backs off with full jitter on backend errors, and restarts a watch that stays silent too long.
 Subscribers get a snapshot, then changes through bounded queues that coalesce by job name, so the
@@ -332,19 +333,20 @@ class Informer:
 
     async def _list(self) -> None:
         records: dict[str, ProwJobRecord] = {}
-        list_rv = ""
-        token: str | None = None
-        first = True
-        while first or token:
-            page = await self._store.list(
-                label_selector=self._label_selector, limit=self._page_size, continue_token=token
+
+        def keep(obj: Mapping[str, Any]) -> None:
+            record = self._reuse(obj)
+            records[record.name] = record
+
+        if self.synced.is_set():
+            list_rv = await self._list_pages(keep)
+        else:
+            # As client-go's first list: resourceVersion "0", answered whole from the API
+            # server's watch cache (it ignores limit there), decoded item by item. Relists after
+            # a 410 page through a consistent read instead, so they never go back in time.
+            list_rv = await self._store.list_each(
+                keep, label_selector=self._label_selector, resource_version="0"
             )
-            if first:
-                list_rv, first = page.resource_version, False
-            for obj in page.items:
-                record = self._reuse(obj)
-                records[record.name] = record
-            token = page.continue_token
         if not list_rv:
             raise Unavailable("the list response carries no resourceVersion")
         old, self._cache = self._cache, records
@@ -360,6 +362,21 @@ class Informer:
         self._attempt = 0
         self._confirmed()
         self.synced.set()
+
+    async def _list_pages(self, keep: Callable[[Mapping[str, Any]], None]) -> str:
+        list_rv = ""
+        token: str | None = None
+        first = True
+        while first or token:
+            page = await self._store.list(
+                label_selector=self._label_selector, limit=self._page_size, continue_token=token
+            )
+            if first:
+                list_rv, first = page.resource_version, False
+            for obj in page.items:
+                keep(obj)
+            token = page.continue_token
+        return list_rv
 
     def _reuse(self, obj: Mapping[str, Any]) -> ProwJobRecord:
         meta = obj.get("metadata") or {}

@@ -91,6 +91,7 @@ class Faults:
     fail_remaining: int = 0
     fail_status: int = 500
     fail_verb: str | None = None
+    cut_lists: int = 0  # the next lists send half their body, then drop the connection
 
 
 def _truthy(value: str | None) -> bool:
@@ -159,6 +160,18 @@ class FakeKubeApp:
             code, result = self._dispatch(verb, namespace, name, body, query, headers)
         except st.ApiError as exc:
             return await _respond(send, exc.code, exc.status)
+        if verb == "list" and self.faults.cut_lists > 0:
+            self.faults.cut_lists -= 1
+            payload = _json(result)
+            await _start_stream(send)
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": payload[: len(payload) // 2],
+                    "more_body": True,
+                }
+            )
+            raise StreamCut("fakekube: list body cut")
         await _respond(send, code, result)
 
     def _take_fault(self, verb: str | None) -> bool:
@@ -180,6 +193,8 @@ class FakeKubeApp:
         state = self.state
         if verb == "list":
             limit = _int(query.get("limit"), "limit")
+            if query.get("resourceVersion") == "0" and not query.get("continue"):
+                limit = None  # served whole from the watch cache, as the real one does
             page = state.list_objects(
                 namespace,
                 label_selector=query.get("labelSelector"),

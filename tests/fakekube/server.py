@@ -265,6 +265,10 @@ class FakeKubeServer:
         faults = self.app.faults
         faults.fail_remaining, faults.fail_status, faults.fail_verb = n, status, verb
 
+    def cut_next_lists(self, n: int = 1) -> None:
+        """The next `n` lists send half their body, then drop the connection."""
+        self.app.faults.cut_lists = n
+
     def delay(self, seconds: float) -> None:
         """Hold every API request `seconds` before answering (0 turns it off)."""
         self.app.faults.delay = seconds

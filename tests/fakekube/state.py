@@ -158,11 +158,14 @@ class FakeKubeState:
             metadata["continue"] = encode_continue(list_rv, page[-1] + "\x00")
             if not label_selector:
                 metadata["remainingItemCount"] = len(names) - len(page)
+        # The real API server writes a custom resource list's keys sorted: items before
+        # metadata, and "continue" present (empty) on the last page.
+        metadata.setdefault("continue", "")
         return {
             "apiVersion": API_VERSION,
-            "kind": LIST_KIND,
-            "metadata": metadata,
             "items": [copy.deepcopy(snapshot[n]) for n in page],
+            "kind": LIST_KIND,
+            "metadata": dict(sorted(metadata.items())),
         }
 
     def _state_at(self, namespace: str, rv: int) -> dict[str, Obj]:

@@ -152,6 +152,22 @@ async def list_pages(api: Api) -> list[Any]:
     return [answer(first), answer(second), answer(bad)["code"]]
 
 
+async def list_from_cache(api: Api) -> list[Any]:
+    """resourceVersion=0 (client-go's first list) ignores limit; the body's top-level keys come
+    sorted, metadata last with an empty continue — store/list_stream reads it from there."""
+    for name in ("cache-a", "cache-b", "cache-c"):
+        await api.http.post(api.path, json=prowjob(name))
+    whole = await api.http.get(api.path, params={"resourceVersion": "0", "limit": "1"})
+    paged = await api.http.get(api.path, params={"limit": "1"})
+    shapes = []
+    for response in (whole, paged):
+        body = response.json()
+        shapes.append(
+            (list(body), list(body["metadata"]), response.content.rstrip().endswith(b"}}"))
+        )
+    return [answer(whole), answer(paged), shapes]
+
+
 async def watch_too_old(api: Api) -> list[Any]:
     await api.http.post(api.path, json=prowjob("watched"))
     params = {"watch": "1", "resourceVersion": "1", "timeoutSeconds": "2"}
@@ -187,6 +203,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conflict": conflicts,
     "merge patch": merge_patch,
     "list with limit and continue": list_pages,
+    "list at resourceVersion 0": list_from_cache,
     "watch from a too-old resourceVersion": watch_too_old,
     "label selectors": label_selectors,
 }

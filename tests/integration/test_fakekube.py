@@ -159,7 +159,7 @@ async def test_list_paginates_over_a_consistent_snapshot(
     assert second.json()["metadata"]["resourceVersion"] == "1005"
     assert [i["metadata"]["name"] for i in third.json()["items"]] == ["job-e"]
     assert third.json()["items"][0]["status"]["state"] == "triggered"
-    assert "continue" not in third.json()["metadata"]
+    assert third.json()["metadata"]["continue"] == ""  # as the real API server's last page
 
 
 async def test_list_filters_by_label_selector(

@@ -105,6 +105,52 @@ async def test_list_pages_through_everything_at_one_resource_version(
     assert kube.requests[-1].query["labelSelector"] == "team=y"
 
 
+async def test_list_each_streams_a_whole_list_from_the_cache(
+    kube: FakeKubeServer, store: KubeStore
+) -> None:
+    # ~1 MiB of list: many reads of the body, items decoded while it arrives.
+    for i in range(1200):
+        obj = prowjob(f"job-{i:04d}", team="a")
+        obj["status"]["description"] = "r\u00e9ussi \u2713 " * (i % 7)  # multi-byte UTF-8
+        kube.create_object(obj)
+    seen: list[dict[str, Any]] = []
+    list_rv = await store.list_each(seen.append)
+    pages = [await store.list(limit=500)]
+    while pages[-1].continue_token is not None and len(pages) < 10:
+        pages.append(await store.list(limit=500, continue_token=pages[-1].continue_token))
+
+    assert seen == [item for page in pages for item in page.items]
+    assert len(seen) == 1200
+    assert list_rv == pages[0].resource_version == kube.resource_version
+    first = next(r for r in kube.requests if r.verb == "list")
+    assert first.query.get("resourceVersion") == "0"
+    assert "limit" not in first.query
+
+
+async def test_a_list_body_cut_midway_is_unavailable(
+    kube: FakeKubeServer, store: KubeStore
+) -> None:
+    for i in range(300):
+        kube.create_object(prowjob(f"job-{i:03d}"))
+    kube.cut_next_lists(1)
+    seen: list[dict[str, Any]] = []
+    with pytest.raises(Unavailable):
+        await store.list_each(seen.append)
+    assert 0 < len(seen) < 300  # items came before the cut; the caller must not keep them
+    seen.clear()
+    assert await store.list_each(seen.append) == kube.resource_version
+    assert len(seen) == 300
+
+
+async def test_list_each_refusals_are_typed(kube: FakeKubeServer, store: KubeStore) -> None:
+    kube.fail_next(1, status=503, verb="list")
+    with pytest.raises(Unavailable, match="injected 503"):
+        await store.list_each(lambda item: None)
+    kube.fail_next(1, status=410, verb="list")
+    with pytest.raises(Gone):
+        await store.list_each(lambda item: None)
+
+
 async def test_expired_continue_token_is_gone(kube: FakeKubeServer, store: KubeStore) -> None:
     for name in ("job-a", "job-b"):
         kube.create_object(prowjob(name))

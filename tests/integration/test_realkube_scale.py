@@ -44,6 +44,30 @@ async def test_a_watch_from_a_future_resource_version_waits_quietly(
         assert events == []
 
 
+async def test_the_first_list_streams_whole_from_the_api_servers_cache(
+    realkube: RealKube, tmp_path: Path
+) -> None:
+    """resourceVersion 0 on the real server: one answer (limit ignored), decoded item by item,
+    the same objects as a consistent paged list, its metadata found after the items."""
+    namespace = realkube.new_namespace("stream")
+    kubeconfig = realkube.kubeconfig_for(namespace, tmp_path)
+    async with await connect(str(kubeconfig), None, namespace) as store:
+        names = [f"st-{i:03d}" for i in range(250)]  # ~200 KiB of list: past the tail window
+        for chunk in range(0, len(names), 25):
+            await asyncio.gather(*(store.create(prowjob(n)) for n in names[chunk : chunk + 25]))
+        streamed: list[dict[str, Any]] = []
+        list_rv = await store.list_each(streamed.append)
+        paged = [await store.list(limit=100)]
+        while paged[-1].continue_token is not None and len(paged) < 10:
+            paged.append(await store.list(limit=100, continue_token=paged[-1].continue_token))
+    consistent = [item for page in paged for item in page.items]
+    assert sorted(i["metadata"]["name"] for i in streamed) == names
+    assert {i["metadata"]["name"]: i for i in streamed} == {
+        i["metadata"]["name"]: i for i in consistent
+    }
+    assert int(list_rv) <= int(paged[0].resource_version)
+
+
 @pytest.mark.timeout(300)  # 600 writes to a real API server on a shared machine
 async def test_a_paused_dashboard_gets_every_final_state(
     realkube: RealKube, tmp_path: Path

@@ -119,6 +119,25 @@ async def test_config_reads_hide_hidden_jobs_and_repos(gateway: RunningGateway) 
     assert job["job"] is None and repo["repo"] is None
 
 
+async def test_job_counts_count_only_what_the_caller_sees(gateway: RunningGateway) -> None:
+    counts = "{ config { jobCounts { presubmits postsubmits periodics repos } } }"
+    reads = "{ periodics { name } repos { presubmits { name } postsubmits { name } } }"
+    for token in (ROOT_TOKEN, ALICE):
+        got = (await ask(gateway, token, counts))["config"]["jobCounts"]
+        seen = await ask(gateway, token, reads)
+        repos = [r for r in seen["repos"] if r["presubmits"] or r["postsubmits"]]
+        assert got == {
+            "presubmits": sum(len(r["presubmits"]) for r in repos),
+            "postsubmits": sum(len(r["postsubmits"]) for r in repos),
+            "periodics": len(seen["periodics"]),
+            "repos": len(repos),
+        }, token
+    root = (await ask(gateway, ROOT_TOKEN, counts))["config"]["jobCounts"]
+    alice = (await ask(gateway, ALICE, counts))["config"]["jobCounts"]
+    assert alice["periodics"] == root["periodics"] - 1  # the hidden periodic
+    assert alice["repos"] == root["repos"] - 1  # the hidden repo
+
+
 async def test_prowjob_reads_hide_hidden_prowjobs(gateway: RunningGateway) -> None:
     names = await trigger_all(gateway)
     hidden = {names[HIDDEN_PERIODIC], names["pull-gadgets-unit"]}

@@ -13,6 +13,7 @@ from prow_graphql.informer import Informer
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, ProwJobType
 from prow_graphql.service import GatewayService
 from prow_graphql.service.models import ProwJobFilter
+from prow_graphql.service.visible import visible
 from prow_graphql.store.memory import MemoryStore
 from tests.harness import EXAMPLE
 
@@ -30,6 +31,11 @@ def prowjob(rng: random.Random, i: int) -> dict[str, Any]:
         spec["extra_refs"] = [refs] if rng.random() < 0.5 else []
     else:
         spec["refs"] = refs
+    if rng.random() < 0.2:  # a second ref: hidden repos match any ref, not just the primary one
+        other = rng.choice(sorted(ORGS))
+        spec.setdefault("extra_refs", []).append({"org": other, "repo": rng.choice(ORGS[other])})
+    if rng.random() < 0.05:
+        spec["hidden"] = True
     status: dict[str, Any] = {"state": rng.choice(STATES)}
     if rng.random() < 0.9:  # some jobs have no start time yet: they sort last
         status["startTime"] = f"2026-01-0{rng.randint(1, 3)}T0{rng.randint(0, 2)}:00:00Z"
@@ -46,6 +52,14 @@ def reference(records: list[ProwJobRecord], f: ProwJobFilter) -> list[str]:
 
 
 def filters() -> list[ProwJobFilter]:
+    plain = plain_filters()
+    # The same filters as a caller who may not see hidden runs gets them (counted from the
+    # index's hidden sets, not by reading every record).
+    hiding = [("o2",), ("o1/r2",), ("o1", "o2/r3"), ()]
+    return plain + [visible(f, repos) for f in plain for repos in hiding]
+
+
+def plain_filters() -> list[ProwJobFilter]:
     return [
         ProwJobFilter(),
         ProwJobFilter(job="job-1"),
@@ -105,6 +119,8 @@ async def test_pages_through_the_indexes_match_a_full_sort() -> None:
                 try:
                     if roll < 0.5:
                         await store.patch(name, {"status": {"state": rng.choice(STATES)}})
+                    elif roll < 0.55:
+                        await store.patch(name, {"spec": {"hidden": rng.random() < 0.5}})
                     elif roll < 0.7:
                         start = f"2026-01-04T0{rng.randint(0, 9)}:00:00Z"
                         await store.patch(name, {"status": {"startTime": start}})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -50,6 +50,7 @@ class ScriptedStore:
         self.gate = asyncio.Event()
         self.gate.set()
         self.list_calls: list[str | None] = []
+        self.list_each_calls: list[str] = []
         self.watch_calls: list[str] = []
         self.open_streams = 0
         self._watch_opened = asyncio.Condition()
@@ -80,6 +81,21 @@ class ScriptedStore:
             raise Unavailable("injected list failure")
         return await self.inner.list(
             label_selector=label_selector, limit=limit, continue_token=continue_token
+        )
+
+    async def list_each(
+        self,
+        on_item: Callable[[ProwJobObject], None],
+        *,
+        label_selector: str | None = None,
+        resource_version: str = "0",
+    ) -> str:
+        self.list_each_calls.append(resource_version)
+        if self.list_failures:
+            self.list_failures -= 1
+            raise Unavailable("injected list failure")
+        return await self.inner.list_each(
+            on_item, label_selector=label_selector, resource_version=resource_version
         )
 
     async def watch(
@@ -223,16 +239,43 @@ async def test_snapshot_then_live_changes(store: ScriptedStore, informer: Inform
     assert informer.healthy
 
 
-async def test_list_is_paginated(store: ScriptedStore) -> None:
+async def test_first_list_is_whole_from_the_watch_cache(store: ScriptedStore) -> None:
     for name in "abcde":
         await store.create(prowjob(name))
     informer = Informer(store, page_size=2, max_iterations=1)
     await informer.run()
     assert len(informer) == 5
-    assert len(store.list_calls) == 3
-    assert store.list_calls[0] is None
+    # One unpaginated list at resourceVersion "0" (client-go's first list), no pages.
+    assert store.list_each_calls == ["0"]
+    assert store.list_calls == []
     assert informer.stats.lists == 1
     assert informer.synced.is_set()
+
+
+async def test_relist_after_gone_is_paginated(store: ScriptedStore) -> None:
+    for name in "abcde":
+        await store.create(prowjob(name))
+    informer = Informer(
+        store, page_size=2, inactivity_timeout=2.0, min_watch_duration=0.0, backoff_initial=0.001
+    )
+    informer.start()
+    await asyncio.wait_for(informer.synced.wait(), 5)
+    async with informer.subscribe(snapshot=False) as sub:
+        store.gate.clear()  # the next event ends the stream; the next watch waits
+        await store.create(prowjob("marker"))
+        assert (await next_change(sub)).record.name == "marker"
+        await store.watches_opened(2)
+        await store.create(prowjob("f"))
+        store.inner.compact()  # the waiting watch's version is now too old
+        store.gate.set()
+        assert (await next_change(sub)).record.name == "f"
+    await informer.stop()
+    assert store.list_each_calls == ["0"]
+    # Seven jobs in pages of two: the first page without a token, three more with one.
+    assert len(store.list_calls) == 4
+    assert store.list_calls[0] is None and all(store.list_calls[1:])
+    assert len(informer) == 7
+    assert informer.stats.relists == 1
 
 
 async def test_first_sync_is_delivered_as_snapshot_to_early_subscribers(
@@ -365,7 +408,7 @@ async def test_short_watches_back_off_instead_of_spinning(store: ScriptedStore) 
 
 async def test_loop_death_is_reported_by_healthy(store: ScriptedStore) -> None:
     class Broken(ScriptedStore):
-        async def list(self, **kwargs: Any) -> ListPage:
+        async def list_each(self, *args: Any, **kwargs: Any) -> str:
             raise RuntimeError("a bug, not a backend error")
 
     informer = Informer(Broken(store.inner))

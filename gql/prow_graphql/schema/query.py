@@ -112,7 +112,8 @@ class Query:
     def config(self, info: Ctx) -> ConfigStatus:
         state = info.context.service.config
         index = state.index
-        c = index.counts
+        # What the caller may see: hidden jobs are not counted for callers they are hidden from.
+        c = info.context.views().counts
         return ConfigStatus(
             loaded_at=index.loaded_at,
             generation=index.generation,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from prow_graphql.prow.index import JobCounts
 from prow_graphql.prow.jobs import JobBase
 from prow_graphql.prow.loader import JobIndex
 from prow_graphql.prow.visibility import job_hidden
@@ -23,6 +24,7 @@ class JobViews:
     repos: tuple[Repo, ...]
     by_repo: dict[str, Repo]
     periodics: tuple[JobDefinition, ...]
+    counts: JobCounts  # of what these views show (a caller without hidden jobs counts fewer)
 
 
 def build_views(index: JobIndex, include_hidden: bool = True) -> JobViews:
@@ -40,11 +42,19 @@ def build_views(index: JobIndex, include_hidden: bool = True) -> JobViews:
         postsubmits = [job_definition(j) for j in index.postsubmits(org_repo) if shown(j, org_repo)]
         if include_hidden or presubmits or postsubmits:
             repos.append(Repo(org=org, repo=name, presubmits=presubmits, postsubmits=postsubmits))
+    periodics = tuple(job_definition(j) for j in index.periodics if shown(j, None))
+    counts = JobCounts(
+        presubmits=sum(len(r.presubmits) for r in repos),
+        postsubmits=sum(len(r.postsubmits) for r in repos),
+        periodics=len(periodics),
+        repos=sum(1 for r in repos if r.presubmits or r.postsubmits),
+    )
     return JobViews(
         generation=index.generation,
         repos=tuple(repos),
         by_repo={f"{r.org}/{r.repo}": r for r in repos},
-        periodics=tuple(job_definition(j) for j in index.periodics if shown(j, None)),
+        periodics=periodics,
+        counts=counts,
     )
 
 

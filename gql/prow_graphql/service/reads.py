@@ -6,8 +6,9 @@ import asyncio
 import base64
 import binascii
 import bisect
+import dataclasses
 import json
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence, Set
 from typing import Any
 
 from prow_graphql.cache_index import newest_first
@@ -25,6 +26,7 @@ from prow_graphql.prow.visibility import job_hidden, record_hidden
 from prow_graphql.service.core import ServiceCore
 from prow_graphql.service.history import JobStats, RunSelector, job_stats, sort_key
 from prow_graphql.service.models import ProwJobFilter, ProwJobPage
+from prow_graphql.service.visible import VisibleFilter
 
 
 class Reads(ServiceCore):
@@ -57,15 +59,7 @@ class Reads(ServiceCore):
                 chosen.append(record)
                 if len(chosen) > first:
                     break
-        if f == ProwJobFilter():
-            total = len(self.informer)
-        elif candidates is not None and _one_indexed_filter(f):
-            total = len(candidates)
-        else:
-            names = candidates if candidates is not None else index.names
-            total = sum(
-                1 for n in names if (r := self.informer.get(n)) is not None and f.matches(r)
-            )
+        total = self._total(f, candidates)
         page = chosen[:first]
         return ProwJobPage(
             records=page,
@@ -73,6 +67,23 @@ class Reads(ServiceCore):
             has_next_page=len(chosen) > first,
             total_count=total,
         )
+
+    def _total(self, f: ProwJobFilter, candidates: Set[str] | None) -> int:
+        """How many cached jobs match `f`: from the index's set sizes when they say it exactly
+        (no filter, or one indexed filter, minus what the caller may not see), else a scan."""
+        index = self.informer.index
+        plain, hidden_repos = _split_visibility(f)
+        hidden: Set[str] = frozenset()
+        if plain is not None and hidden_repos is not None:
+            hidden = index.hidden_names(hidden_repos)
+        if plain == ProwJobFilter():
+            return len(self.informer) - len(hidden)
+        if plain is not None and candidates is not None and _one_indexed_filter(plain):
+            if len(hidden) < len(candidates):
+                return len(candidates) - sum(1 for n in hidden if n in candidates)
+            return sum(1 for n in candidates if n not in hidden)
+        names = candidates if candidates is not None else index.names
+        return sum(1 for n in names if (r := self.informer.get(n)) is not None and f.matches(r))
 
     def job_runs(
         self,
@@ -214,10 +225,22 @@ def _page_of_few(
     )
 
 
+def _split_visibility(f: ProwJobFilter) -> tuple[ProwJobFilter | None, Collection[str] | None]:
+    """`f` as its plain filter and the repos its caller may not see (None: sees all); no plain
+    filter for a subclass this module does not know (its count is then a scan)."""
+    if type(f) is ProwJobFilter:
+        return f, None
+    if type(f) is VisibleFilter:
+        fields = {name: getattr(f, name) for name in _PLAIN_FIELDS}
+        return ProwJobFilter(**fields), f.hidden_repos
+    return None, None
+
+
+_PLAIN_FIELDS = tuple(field.name for field in dataclasses.fields(ProwJobFilter))
+
+
 def _one_indexed_filter(f: ProwJobFilter) -> bool:
-    """Whether the index's candidate set is exactly the matching set."""
-    if type(f) is not ProwJobFilter:
-        return False  # a subclass (the caller's visibility) filters beyond the index
+    """Whether the index's candidate set is exactly the matching set (`f` a plain filter)."""
     if f.org is not None and f.repo is not None:
         return f.job is None and f.state is None and f.type is None
     given = [v for v in (f.job, f.org, f.repo, f.state, f.type) if v is not None]

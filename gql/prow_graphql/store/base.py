@@ -7,7 +7,7 @@ domain records is `prow.objects`' job. Backends raise only `errors.BackendError`
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +61,21 @@ class ProwJobStore(Protocol):
         continue_token: str | None = None,
     ) -> ListPage:
         """One page of ProwJobs; pass `continue_token` from the previous page for the next."""
+        ...
+
+    async def list_each(
+        self,
+        on_item: Callable[[ProwJobObject], None],
+        *,
+        label_selector: str | None = None,
+        resource_version: str = "0",
+    ) -> str:
+        """Every ProwJob in one unpaginated list, handed to `on_item` one at a time as it is
+        decoded (no whole list is held); returns the list's resourceVersion.
+
+        `resource_version` "0" lets the API server answer from its watch cache (any recent
+        state, as client-go's first list asks), "" asks for a consistent read.
+        """
         ...
 
     def watch(

@@ -15,7 +15,7 @@ import json
 import math
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +139,20 @@ class MemoryStore:
         if more:
             token = _encode_continue(snapshot_rv, items[-1]["metadata"]["name"])
         return ListPage(items=items, resource_version=str(snapshot_rv), continue_token=token)
+
+    async def list_each(
+        self,
+        on_item: Callable[[ProwJobObject], None],
+        *,
+        label_selector: str | None = None,
+        resource_version: str = "0",
+    ) -> str:
+        """Every ProwJob (current state whatever `resource_version` says: this store has no
+        older view to offer), each handed to `on_item`; returns the list's resourceVersion."""
+        page = await self.list(label_selector=label_selector)
+        for item in page.items:
+            on_item(item)
+        return page.resource_version
 
     async def watch(
         self,
