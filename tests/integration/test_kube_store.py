@@ -349,6 +349,23 @@ async def test_slow_answer_hits_the_request_timeout(kube: FakeKubeServer, tmp_pa
     kube.delay(0)
 
 
+async def test_a_whole_list_may_take_longer_than_the_request_timeout(
+    kube: FakeKubeServer, tmp_path: Path
+) -> None:
+    # A big namespace's first list takes as long as the API server needs (it gives up itself
+    # after its own --request-timeout); ordinary calls keep the short client-side bound.
+    kube.create_object(prowjob("job-a"))
+    kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    kube.delay(0.5)
+    async with await connect(str(kubeconfig), None, NS, request_timeout=0.1) as store:
+        with pytest.raises(Unavailable, match="unreachable"):
+            await store.get("job-a")
+        seen: list[dict[str, Any]] = []
+        assert await store.list_each(seen.append) == kube.resource_version
+    kube.delay(0)
+    assert [o["metadata"]["name"] for o in seen] == ["job-a"]
+
+
 async def test_connect_without_any_config_explains_the_flags(tmp_path: Path) -> None:
     with pytest.raises(Unavailable, match=r"--kubeconfig.*--backend memory"):
         await connect(None, None, NS, environ={"HOME": str(tmp_path)})

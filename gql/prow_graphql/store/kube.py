@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
@@ -48,6 +49,8 @@ __all__ = ["MERGE_PATCH", "KubeStore", "connect", "error_for_status"]
 logger = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
+# kube-apiserver's --request-timeout default: it answers 504 itself after this long.
+_APISERVER_REQUEST_TIMEOUT = 60.0
 
 
 def _as_object(what: str, result: Any) -> ProwJobObject:
@@ -169,6 +172,14 @@ class KubeStore:
         options: dict[str, Any] = {"label_selector": label_selector}
         if resource_version:
             options["resource_version"] = resource_version
+        # No total timeout: a big namespace's list takes as long as it takes to arrive. Each read
+        # must make progress; the first byte may wait until the API server gives up itself.
+        timeout = aiohttp.ClientTimeout(
+            connect=self._request_timeout,
+            sock_read=max(
+                self._request_timeout, _APISERVER_REQUEST_TIMEOUT + self._watch_read_slack
+            ),
+        )
         try:
             response = await self._api.list_namespaced_custom_object(
                 GROUP,
@@ -177,7 +188,7 @@ class KubeStore:
                 PLURAL,
                 **options,
                 _preload_content=False,
-                _request_timeout=self._request_timeout,
+                _request_timeout=timeout,
             )
             try:
                 if response.status != 200:
