@@ -69,10 +69,10 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 USER 1000:1000
 
-# 8080: GraphQL, REST, /healthz and /readyz. 9090: Prometheus /metrics.
-EXPOSE 8080 9090
+# 8080: GraphQL, REST, /healthz and /readyz. 9090: Prometheus /metrics. 32000: gangway gRPC.
+EXPOSE 8080 9090 32000
 
 ENTRYPOINT ["prow-graphql"]
 # In-cluster defaults, matching deploy/base (Prow's ConfigMaps mounted at /etc/config and
 # /etc/job-config). Kubernetes `args:` replace this list; the entrypoint stays.
-CMD ["serve", "--backend=kube", "--config-path=/etc/config/config.yaml", "--job-config-path=/etc/job-config", "--host=0.0.0.0", "--port=8080", "--metrics-port=9090"]
+CMD ["serve", "--backend=kube", "--config-path=/etc/config/config.yaml", "--job-config-path=/etc/job-config", "--host=0.0.0.0", "--port=8080", "--metrics-port=9090", "--grpc-port=32000"]

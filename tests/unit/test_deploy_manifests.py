@@ -355,14 +355,15 @@ def test_base_args_are_the_in_cluster_defaults(base: list[Obj]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_service_exposes_http_and_metrics(base: list[Obj]) -> None:
+def test_service_exposes_http_metrics_and_grpc(base: list[Obj]) -> None:
     service = one(base, "Service")
     spec = container(base)
     ports = {
         p["name"]: (p["port"], _port_number(spec, p["targetPort"]))
         for p in service["spec"]["ports"]
     }
-    assert ports == {"http": (80, 8080), "metrics": (9090, 9090)}
+    assert ports == {"http": (80, 8080), "metrics": (9090, 9090), "grpc": (32000, 32000)}
+    assert f"--grpc-port={_port_number(spec, 'grpc')}" in spec["args"]
     pod_labels = one(base, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
 
@@ -407,7 +408,7 @@ def test_example_args_are_accepted_by_the_real_cli(example: list[Obj]) -> None:
     assert parsed.enable_abort is True
     assert parsed.namespace == "prow"
     assert parsed.deck_url == "https://prow.example.com"
-    assert (parsed.port, parsed.metrics_port) == (8080, 9090)
+    assert (parsed.port, parsed.metrics_port, parsed.grpc_port) == (8080, 9090, 32000)
     assert str(parsed.config_path) == "/etc/config/config.yaml"
 
 
@@ -467,7 +468,7 @@ def test_dockerfile_final_stage_runtime(dockerfile: DockerfileParser) -> None:
     final = _stages(dockerfile)[-1]
     assert [json.loads(v) for v in _values(final, "ENTRYPOINT")] == [["prow-graphql"]]
     assert _values(final, "WORKDIR") == ["/app"]
-    assert [p for v in _values(final, "EXPOSE") for p in v.split()] == ["8080", "9090"]
+    assert [p for v in _values(final, "EXPOSE") for p in v.split()] == ["8080", "9090", "32000"]
     env = dockerfile.envs
     assert (env["PYTHONDONTWRITEBYTECODE"], env["PYTHONUNBUFFERED"]) == ("1", "1")
     assert env["PATH"].split(":")[0] == "/opt/venv/bin"
