@@ -173,3 +173,14 @@ class TransportWSClient:
 def fields(payloads: Sequence[dict[str, Any]], root: str, key: str) -> list[Any]:
     """`payload.data[root][key]` of each payload."""
     return [p["data"][root][key] for p in payloads]
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    """The value of sample `name` with exactly `labels` in a /metrics body (0 if absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0

@@ -28,6 +28,15 @@ OTHER = "other"
 ANONYMOUS_OPERATION = "anonymous"
 INVALID_OPERATION = "invalid"
 _OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+GANGWAY_TRANSPORTS = ("rest", "grpc")
+GANGWAY_METHODS = (
+    "CreateJobExecution",
+    "GetJobExecution",
+    "ListJobExecutions",
+    "BulkJobStatusChange",
+    "WatchJobExecution",
+)
+_STATUS_CODE = re.compile(r"[A-Z_]{2,32}")  # a gRPC status code name
 
 Provider = Callable[[], float]
 
@@ -94,6 +103,19 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=reg,
         )
+        self._gangway = Counter(
+            f"{PREFIX}_gangway_requests",
+            "gangway API calls (REST /v1 and gRPC) by transport, method and gRPC status code.",
+            ("transport", "method", "code"),
+            registry=reg,
+        )
+        self._gangway_latency = Histogram(
+            f"{PREFIX}_gangway_request_duration_seconds",
+            "gangway API latency by transport and method (Watch: until its first message).",
+            ("transport", "method"),
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
         self._prowjobs = Counter(
             f"{PREFIX}_prowjob_creations",
             "ProwJobs built by the gateway, by result (created, dry_run, failed).",
@@ -145,6 +167,14 @@ class Metrics:
         """Count one REST /manual-trigger request and record its latency."""
         self._manual_trigger.labels(outcome=_known(outcome, Outcome, OTHER)).inc()
         self._manual_trigger_latency.observe(max(seconds, 0.0))
+
+    def observe_gangway(self, transport: str, method: str, code: str, seconds: float) -> None:
+        """Count one gangway call (REST or gRPC) by its gRPC status code; record its latency."""
+        transport = transport if transport in GANGWAY_TRANSPORTS else OTHER
+        method = method if method in GANGWAY_METHODS else OTHER
+        code = code if _STATUS_CODE.fullmatch(code) else OTHER
+        self._gangway.labels(transport=transport, method=method, code=code).inc()
+        self._gangway_latency.labels(transport=transport, method=method).observe(max(seconds, 0.0))
 
     def observe_prowjob(self, result: str) -> None:
         """Count one ProwJob built: created, dry_run or failed."""

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from prow_graphql.gangway import codegen
 from tests.conftest import kube_gateway
-from tests.harness import example_settings, free_socket, serve, wait_ready
+from tests.harness import example_settings, free_socket, metric_value, serve, wait_ready
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PRESUBMIT = "pull-widgets-unit"
@@ -128,8 +129,9 @@ async def test_with_token_auth_calls_need_the_bearer_metadata(tmp_path: Path) ->
     )
     port = free_port()
     settings = example_settings(
-        "--grpc-port", str(port), "--auth", "token", "--token-file", str(tokens)
-    )
+        "--grpc-port", str(port), "--auth", "token", "--token-file", str(tokens),
+        "--port", "8080", "--metrics-port", "8080",  # /metrics beside the API
+    )  # fmt: skip
     async with serve(settings) as gw, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
         await wait_ready(gw)
         prow: Any = stubs.ProwStub(ch)
@@ -146,6 +148,18 @@ async def test_with_token_auth_calls_need_the_bearer_metadata(tmp_path: Path) ->
         )
         obj = await gw.app.state.gateway.store.get(created.id)
         assert obj["metadata"]["annotations"]["prow-graphql.prow.k8s.io/triggered-by"] == "alice"
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=gw.url, headers=bearer, timeout=10) as http:
+            exposition = (await http.get("/metrics")).text
+
+    def calls(method: str, code: str) -> float:
+        labels = {"transport": "grpc", "method": method, "code": code}
+        return metric_value(exposition, "prow_graphql_gangway_requests_total", **labels)
+
+    # Every call is counted, refused ones too, by the status code the caller got.
+    assert calls("CreateJobExecution", "UNAUTHENTICATED") == 1
+    assert calls("ListJobExecutions", "UNAUTHENTICATED") == 1
+    assert calls("CreateJobExecution", "OK") == 1
 
 
 async def test_with_proxy_auth_the_trusted_peer_names_the_caller() -> None:

@@ -13,7 +13,14 @@ import httpx
 import pytest
 
 from prow_graphql.store.base import ProwJobObject
-from tests.harness import EXAMPLE, RunningGateway, example_settings, serve, wait_ready
+from tests.harness import (
+    EXAMPLE,
+    RunningGateway,
+    example_settings,
+    metric_value,
+    serve,
+    wait_ready,
+)
 
 ORG, REPO = "example-org", "widgets"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -405,3 +412,30 @@ async def test_proxy_auth_accepts_only_json_bodies() -> None:
         assert response.status_code == 415 and "application/json" in response.text
         response = await client.post("/v1/executions", json=presubmit(), headers=headers)
         assert response.status_code == 200, response.text
+
+
+async def test_calls_are_counted_in_metrics_by_method_and_status_code() -> None:
+    # --metrics-port equal to --port: /metrics is served beside the API.
+    settings = example_settings("--port", "8080", "--metrics-port", "8080")
+    async with serve(settings) as gw, httpx.AsyncClient(base_url=gw.url, timeout=30) as client:
+        await wait_ready(gw)
+        assert (await client.post("/v1/executions", json=presubmit())).status_code == 200
+        assert (await client.get("/v1/executions/nope")).status_code == 404
+        assert (await client.get("/v1/executions/nope/watch")).status_code == 404
+        # gangway answers an unknown presubmit with a plain error: UNKNOWN, HTTP 500.
+        bad = await client.post("/v1/executions", json=presubmit(job_name="no-such-job"))
+        assert bad.status_code == 500 and bad.json()["code"] == 2
+        exposition = (await client.get("/metrics")).text
+
+    def calls(method: str, code: str) -> float:
+        labels = {"transport": "rest", "method": method, "code": code}
+        return metric_value(exposition, "prow_graphql_gangway_requests_total", **labels)
+
+    assert calls("CreateJobExecution", "OK") == 1
+    assert calls("CreateJobExecution", "UNKNOWN") == 1
+    assert calls("GetJobExecution", "NOT_FOUND") == 1
+    assert calls("WatchJobExecution", "NOT_FOUND") == 1
+    assert calls("ListJobExecutions", "OK") == 0
+    latency = {"transport": "rest", "method": "CreateJobExecution"}
+    count = "prow_graphql_gangway_request_duration_seconds_count"
+    assert metric_value(exposition, count, **latency) == 2

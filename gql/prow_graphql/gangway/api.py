@@ -30,6 +30,7 @@ from prow_graphql.gangway.rules import (
     validate_create,
 )
 from prow_graphql.identity import Identity
+from prow_graphql.metrics import Metrics
 from prow_graphql.prow.jobs import Job
 from prow_graphql.prow.objects import ProwJobRecord, ProwJobState, ProwJobType
 from prow_graphql.prow.visibility import caller_hidden_repos, hidden_from
@@ -66,6 +67,11 @@ class GangwayGateway(Protocol):
         """Open subscriptions per caller (--max-subscriptions-per-identity), on every transport."""
         ...
 
+    @property
+    def metrics(self) -> Metrics:
+        """The server's metrics."""
+        ...
+
 
 class GangwayApi:
     """Create, Get, List, BulkJobStatusChange and Watch for one gateway."""
@@ -84,6 +90,10 @@ class GangwayApi:
         group = self._gateway.settings.protections.hidden_jobs_group
         hidden = self._service.config.index.config.deck.hidden_repos
         return caller_hidden_repos(identity, group, hidden)
+
+    def observe(self, transport: str, method: str, code: Code, seconds: float) -> None:
+        """Record one call of `method` over `transport` ("rest" or "grpc") that ended `code`."""
+        self._gateway.metrics.observe_gangway(transport, method, code.name, seconds)
 
     def _not_found(self, name: str) -> ApiError:
         # One message for unknown and hidden executions, so callers cannot tell them apart.

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -37,7 +38,7 @@ class ProwServicer:
         self._api = api
         self._authenticator = authenticator
 
-    async def _identity(self, context: grpc.aio.ServicerContext[Any, Any]) -> Identity:
+    def _identity(self, context: grpc.aio.ServicerContext[Any, Any]) -> Identity:
         if not self._authenticator.required:
             return ANONYMOUS
         metadata = context.invocation_metadata() or ()
@@ -46,69 +47,90 @@ class ProwServicer:
                 RequestInfo.of(_peer_host(context), metadata)
             )
         except Unauthenticated as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
-            raise  # unreachable: abort raises
+            raise ApiError(Code.UNAUTHENTICATED, exc.message) from exc
 
     async def _call(
-        self, context: grpc.aio.ServicerContext[Any, Any], call: Callable[[], Awaitable[_T]]
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        method: str,
+        call: Callable[[Identity], Awaitable[_T]],
     ) -> _T:
+        started = time.monotonic()
+        code = Code.OK
         try:
-            return await call()
+            return await call(self._identity(context))
         except ApiError as exc:
+            code = exc.code
             await context.abort(_status(exc.code), exc.message)
             raise
         except Exception:
+            code = Code.INTERNAL
             request_id = uuid.uuid4().hex
             log.exception("gangway gRPC call failed unexpectedly (request id %s)", request_id)
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error; quote {request_id}")
             raise
+        finally:
+            self._api.observe("grpc", method, code, time.monotonic() - started)
 
     async def CreateJobExecution(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        identity = await self._identity(context)
-        return await self._call(context, lambda: self._api.create(request, identity))
+        return await self._call(
+            context, "CreateJobExecution", lambda identity: self._api.create(request, identity)
+        )
 
     async def GetJobExecution(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        identity = await self._identity(context)
-        return await self._call(context, lambda: self._api.get(request.id, identity))
+        return await self._call(
+            context, "GetJobExecution", lambda identity: self._api.get(request.id, identity)
+        )
 
     async def ListJobExecutions(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        identity = await self._identity(context)
-
-        async def call() -> Message:
+        async def call(identity: Identity) -> Message:
             return self._api.list(request, identity)
 
-        return await self._call(context, call)
+        return await self._call(context, "ListJobExecutions", call)
 
     async def BulkJobStatusChange(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Message:
-        identity = await self._identity(context)
-
-        async def call() -> Message:
+        async def call(identity: Identity) -> Message:
             await self._api.bulk(request, identity)
             from google.protobuf import empty_pb2
 
             return empty_pb2.Empty()
 
-        return await self._call(context, call)
+        return await self._call(context, "BulkJobStatusChange", call)
 
     async def WatchJobExecution(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
-        identity = await self._identity(context)
+        method, started = "WatchJobExecution", time.monotonic()
+        try:
+            identity = self._identity(context)
+        except ApiError as exc:
+            self._api.observe("grpc", method, exc.code, time.monotonic() - started)
+            await context.abort(_status(exc.code), exc.message)
+            return
         updates = self._api.watch(request.id, identity, _peer_host(context))
+        opened = False
         try:
             async for update in updates:
+                if not opened:
+                    opened = True
+                    self._api.observe("grpc", method, Code.OK, time.monotonic() - started)
                 yield update
         except ApiError as exc:
+            if not opened:
+                opened = True
+                self._api.observe("grpc", method, exc.code, time.monotonic() - started)
             await context.abort(_status(exc.code), exc.message)
         finally:
+            if not opened:  # ended (or the caller left) before its first message
+                self._api.observe("grpc", method, Code.OK, time.monotonic() - started)
             await updates.aclose()
 
 

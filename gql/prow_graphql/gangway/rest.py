@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -66,19 +67,26 @@ class GangwayRest:
             )
         return Response(body, media_type="application/json")
 
-    async def _guard(self, request: Request, call: Callable[[], Any]) -> Response:
+    async def _guard(self, request: Request, method: str, call: Callable[[], Any]) -> Response:
+        started = time.monotonic()
+        code = Code.OK
         try:
             return await call()  # type: ignore[no-any-return]
         except ApiError as exc:
+            code = exc.code
             return error_response(exc)
         except ClientDisconnect:
+            code = Code.CANCELLED
             return Response(status_code=400)
         except Exception:
+            code = Code.INTERNAL
             request_id = _request_id(request)
             log.exception("gangway request failed unexpectedly (request id %s)", request_id)
             return error_response(
                 ApiError(Code.INTERNAL, f"internal error; quote request id {request_id}")
             )
+        finally:
+            self._api.observe("rest", method, code, time.monotonic() - started)
 
     async def _body(self, request: Request, message: Message) -> Message:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -98,7 +106,7 @@ class GangwayRest:
             req = await self._body(request, self._api.pb.CreateJobExecutionRequest())
             return self._answer(await self._api.create(req, _identity(request)))
 
-        return await self._guard(request, call)
+        return await self._guard(request, "CreateJobExecution", call)
 
     async def get(self, request: Request) -> Response:
         """GET /v1/executions/{id}"""
@@ -106,7 +114,7 @@ class GangwayRest:
         async def call() -> Response:
             return self._answer(await self._api.get(request.path_params["id"], _identity(request)))
 
-        return await self._guard(request, call)
+        return await self._guard(request, "GetJobExecution", call)
 
     async def list(self, request: Request) -> Response:
         """GET /v1/executions?job_name=&status= (extension: page_size, page_token)"""
@@ -123,7 +131,7 @@ class GangwayRest:
             req = _parse({k: v for k, v in query.items() if k in known}, req, strict=True)
             return self._answer(self._api.list(req, _identity(request)))
 
-        return await self._guard(request, call)
+        return await self._guard(request, "ListJobExecutions", call)
 
     async def bulk(self, request: Request) -> Response:
         """POST /v1/bulk-job-status-update: answers `{}` (google.protobuf.Empty)."""
@@ -133,13 +141,14 @@ class GangwayRest:
             await self._api.bulk(req, _identity(request))
             return JSONResponse({})
 
-        return await self._guard(request, call)
+        return await self._guard(request, "BulkJobStatusChange", call)
 
     async def watch(self, request: Request) -> Response:
         """Extension: GET /v1/executions/{id}/watch as text/event-stream, one `execution`
         event per visible change; an `error` event with the grpc-gateway body if it fails."""
         name = request.path_params["id"]
         peer = request.client.host if request.client else None
+        started = time.monotonic()
         updates = self._api.watch(name, _identity(request), peer)
         try:  # fail before the 200 when the job does not exist
             first = await anext(updates)
@@ -147,7 +156,9 @@ class GangwayRest:
             first = None
         except ApiError as exc:
             await updates.aclose()
+            self._api.observe("rest", "WatchJobExecution", exc.code, time.monotonic() - started)
             return error_response(exc)
+        self._api.observe("rest", "WatchJobExecution", Code.OK, time.monotonic() - started)
 
         async def events() -> AsyncIterator[str]:
             try:
