@@ -129,6 +129,36 @@ async def test_create_of_a_hidden_job_answers_as_for_an_unknown_job(
         assert (await create(ROOT_TOKEN, HIDDEN_PERIODIC)).status_code == 200
 
 
+async def test_grpc_create_of_a_hidden_job_answers_as_for_an_unknown_job(
+    gateway: tuple[RunningGateway, int],
+) -> None:
+    _, port = gateway
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        prow: Any = stubs.ProwStub(channel)
+
+        async def refused(token: str, job: str) -> grpc.aio.AioRpcError:
+            request = pb.CreateJobExecutionRequest(job_name=job, job_execution_type=pb.PERIODIC)
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await prow.CreateJobExecution(request, metadata=grpc_bearer(token))
+            return failed.value
+
+        hidden = await refused(ALICE, HIDDEN_PERIODIC)
+        unknown = await refused(ALICE, "periodic-no-such-job")
+        assert hidden.code() == unknown.code()
+        assert (hidden.details() or "").replace(HIDDEN_PERIODIC, "X") == (
+            unknown.details() or ""
+        ).replace("periodic-no-such-job", "X")
+        request = pb.CreateJobExecutionRequest(
+            job_name=HIDDEN_PERIODIC, job_execution_type=pb.PERIODIC
+        )
+        created = await prow.CreateJobExecution(request, metadata=grpc_bearer(ROOT_TOKEN))
+        assert created.id and created.job_name == HIDDEN_PERIODIC
+
+
+def grpc_bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
 async def test_prow_job_log_of_a_hidden_prowjob_answers_as_for_an_unknown_one(
     gateway: tuple[RunningGateway, int],
 ) -> None:
