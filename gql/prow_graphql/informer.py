@@ -1,6 +1,6 @@
 """One list+watch loop per process: a cache of ProwJobRecords by name and a fan-out to subscribers.
 
-The loop lists (first whole from the API server's cache, decoded item by item; relists paged),
+The loop lists (as list_policy says: first whole from the API server's cache, relists paged),
 marks itself synced, watches from the list's resourceVersion, resumes
 from the last version seen when a stream ends, relists on Gone (emitting what changed meanwhile),
 backs off with full jitter on backend errors, and restarts a watch that stays silent too long.
@@ -26,6 +26,7 @@ from prow_graphql.cache_index import CacheIndex
 from prow_graphql.cache_update import apply, diff, is_newer
 from prow_graphql.errors import BackendError, Gone, Unavailable
 from prow_graphql.fanout import Change, ChangeKind, Predicate, Subscription
+from prow_graphql.list_policy import ListPolicy
 from prow_graphql.prow.objects import ProwJobRecord
 from prow_graphql.store.base import EventType, ProwJobStore, WatchEvent
 
@@ -99,8 +100,7 @@ class Informer:
         max_iterations: int | None = None,
     ) -> None:
         self._store = store
-        self._label_selector = label_selector
-        self._page_size = page_size
+        self._lists = ListPolicy(store, label_selector, page_size)
         self._watch_timeout = watch_timeout_seconds
         # A watch ends on its own after watch_timeout_seconds; only a dead stream is silent longer.
         self._inactivity_timeout = (
@@ -338,15 +338,7 @@ class Informer:
             record = self._reuse(obj)
             records[record.name] = record
 
-        if self.synced.is_set():
-            list_rv = await self._list_pages(keep)
-        else:
-            # As client-go's first list: resourceVersion "0", answered whole from the API
-            # server's watch cache (it ignores limit there), decoded item by item. Relists after
-            # a 410 page through a consistent read instead, so they never go back in time.
-            list_rv = await self._store.list_each(
-                keep, label_selector=self._label_selector, resource_version="0"
-            )
+        list_rv = await self._lists.list(keep, first=not self.synced.is_set())
         if not list_rv:
             raise Unavailable("the list response carries no resourceVersion")
         old, self._cache = self._cache, records
@@ -362,21 +354,6 @@ class Informer:
         self._attempt = 0
         self._confirmed()
         self.synced.set()
-
-    async def _list_pages(self, keep: Callable[[Mapping[str, Any]], None]) -> str:
-        list_rv = ""
-        token: str | None = None
-        first = True
-        while first or token:
-            page = await self._store.list(
-                label_selector=self._label_selector, limit=self._page_size, continue_token=token
-            )
-            if first:
-                list_rv, first = page.resource_version, False
-            for obj in page.items:
-                keep(obj)
-            token = page.continue_token
-        return list_rv
 
     def _reuse(self, obj: Mapping[str, Any]) -> ProwJobRecord:
         meta = obj.get("metadata") or {}

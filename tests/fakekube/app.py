@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import random
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -193,7 +194,8 @@ class FakeKubeApp:
         state = self.state
         if verb == "list":
             limit = _int(query.get("limit"), "limit")
-            if query.get("resourceVersion") == "0" and not query.get("continue"):
+            from_cache = query.get("resourceVersion") == "0" and not query.get("continue")
+            if from_cache:
                 limit = None  # served whole from the watch cache, as the real one does
             page = state.list_objects(
                 namespace,
@@ -201,6 +203,9 @@ class FakeKubeApp:
                 limit=limit,
                 continue_token=query.get("continue") or None,
             )
+            if from_cache:
+                # The real watch cache answers in its map's order, not by name.
+                random.Random(page["metadata"]["resourceVersion"]).shuffle(page["items"])
             return 200, page
         if verb == "create":
             return 201, state.create(namespace, _parse(body))

@@ -55,7 +55,8 @@ def filters() -> list[ProwJobFilter]:
     plain = plain_filters()
     # The same filters as a caller who may not see hidden runs gets them (counted from the
     # index's hidden sets, not by reading every record).
-    hiding = [("o2",), ("o1/r2",), ("o1", "o2/r3"), ()]
+    # Odd entries too: "o1/" (repo ""), "o2/r1/x" (repo "r1/x"), "" and "/" match nothing.
+    hiding = [("o2",), ("o1/r2",), ("o1", "o2/r3"), (), ("o1/", "o2/r1/x", "", "/")]
     return plain + [visible(f, repos) for f in plain for repos in hiding]
 
 
@@ -121,6 +122,11 @@ async def test_pages_through_the_indexes_match_a_full_sort() -> None:
                         await store.patch(name, {"status": {"state": rng.choice(STATES)}})
                     elif roll < 0.55:
                         await store.patch(name, {"spec": {"hidden": rng.random() < 0.5}})
+                    elif roll < 0.6:  # refs move: the filter and hidden-repo sets follow
+                        org = rng.choice(sorted(ORGS))
+                        moved = {"org": org, "repo": rng.choice(ORGS[org])}
+                        refs = {"refs": moved} if rng.random() < 0.5 else {"extra_refs": [moved]}
+                        await store.patch(name, {"spec": refs})
                     elif roll < 0.7:
                         start = f"2026-01-04T0{rng.randint(0, 9)}:00:00Z"
                         await store.patch(name, {"status": {"startTime": start}})

@@ -51,6 +51,7 @@ class ScriptedStore:
         self.gate.set()
         self.list_calls: list[str | None] = []
         self.list_each_calls: list[str] = []
+        self.cut_whole_lists = 0  # whole lists that break after their first item
         self.watch_calls: list[str] = []
         self.open_streams = 0
         self._watch_opened = asyncio.Condition()
@@ -94,6 +95,10 @@ class ScriptedStore:
         if self.list_failures:
             self.list_failures -= 1
             raise Unavailable("injected list failure")
+        if self.cut_whole_lists:
+            self.cut_whole_lists -= 1
+            on_item((await self.inner.list(limit=1)).items[0])
+            raise Unavailable("list prowjobs: the list body is not valid JSON or ends early")
         return await self.inner.list_each(
             on_item, label_selector=label_selector, resource_version=resource_version
         )
@@ -249,6 +254,32 @@ async def test_first_list_is_whole_from_the_watch_cache(store: ScriptedStore) ->
     assert store.list_each_calls == ["0"]
     assert store.list_calls == []
     assert informer.stats.lists == 1
+    assert informer.synced.is_set()
+
+
+async def test_a_whole_first_list_cut_midway_is_not_tried_whole_again(
+    store: ScriptedStore,
+) -> None:
+    for name in "abcde":
+        await store.create(prowjob(name))
+    store.cut_whole_lists = 5
+    informer = Informer(store, page_size=2, backoff_initial=0.001, max_iterations=2)
+    await informer.run()
+    # The API server bounds each request, so the same whole list would be cut again: pages.
+    assert store.list_each_calls == ["0"]
+    assert len(store.list_calls) == 3
+    assert len(informer) == 5 and informer.synced.is_set()
+
+
+async def test_a_whole_first_list_refused_at_once_is_tried_whole_again(
+    store: ScriptedStore,
+) -> None:
+    await store.create(prowjob("a"))
+    store.list_failures = 2  # e.g. connection refused while the API server starts
+    informer = Informer(store, backoff_initial=0.001, max_iterations=3)
+    await informer.run()
+    assert store.list_each_calls == ["0", "0", "0"]
+    assert store.list_calls == []
     assert informer.synced.is_set()
 
 

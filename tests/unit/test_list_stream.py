@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from prow_graphql.errors import Unavailable
-from prow_graphql.store.list_stream import decode_items, list_metadata
+from prow_graphql.store.list_stream import decode_items, list_envelope
 
 
 class Chunks:
@@ -75,9 +75,35 @@ async def test_an_empty_list() -> None:
     assert await decode(body) == ([], {"resourceVersion": "9"})
 
 
-async def test_a_list_without_metadata_is_refused() -> None:
-    body = encoded({"apiVersion": "v1", "items": [item(1)], "kind": "ProwJobList"})
-    with pytest.raises(Unavailable, match="metadata is neither its first nor its last member"):
+@pytest.mark.parametrize(
+    "top",
+    [
+        {"apiVersion": "v1", "items": [item(1)], "kind": "ProwJobList"},  # no metadata
+        # one object, not a list: its metadata comes first, as a list's may
+        {"apiVersion": "v1", "kind": "ProwJob", "metadata": {"resourceVersion": "5"}},
+        # a Status answered with 200
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"},
+        {"apiVersion": "v1", "kind": "ProwJob", "metadata": {"resourceVersion": "5"}, "x": 1},
+        {"apiVersion": "v1", "items": [], "metadata": {"resourceVersion": "5"}},  # no kind
+    ],
+)
+async def test_what_is_not_a_whole_list_is_refused(top: dict[str, Any]) -> None:
+    with pytest.raises(Unavailable, match="is not a list"):
+        await decode(encoded(top))
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"continue": "abc", "resourceVersion": "5"},
+        {"continue": "", "remainingItemCount": 3, "resourceVersion": "5"},
+    ],
+)
+async def test_a_page_of_a_longer_list_is_refused(meta: dict[str, Any]) -> None:
+    body = encoded(
+        {"apiVersion": "v1", "items": [item(1)], "kind": "ProwJobList", "metadata": meta}
+    )
+    with pytest.raises(Unavailable, match="sent part of the list"):
         await decode(body)
 
 
@@ -96,14 +122,14 @@ async def test_broken_bodies_are_unavailable(body: bytes, message: str) -> None:
 
 def test_a_tail_cut_inside_a_multibyte_character() -> None:
     meta = {"resourceVersion": "12", "continue": ""}
-    body = encoded({"items": [item(4)], "metadata": meta})
+    body = encoded({"items": [item(4)], "kind": "ProwJobList", "metadata": meta})
     # The window starts in the middle of "é" (two bytes in UTF-8).
     start = body.index("\u00e9".encode()) + 1
-    assert list_metadata(b"", body[start:]) == meta
+    assert list_envelope(b"", body[start:]) == ("ProwJobList", meta)
 
 
 def test_an_items_metadata_is_never_taken_for_the_lists() -> None:
     # Cut the list's own metadata off: the last item's metadata is then the last object in the
     # body, but it does not close the list, so there is no answer rather than a wrong one.
     body = encoded({"items": [item(1)]})
-    assert list_metadata(b"", body) is None
+    assert list_envelope(b"", body) is None
