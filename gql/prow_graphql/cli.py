@@ -102,6 +102,7 @@ def _server(
 ) -> uvicorn.Server:
     import uvicorn
 
+    from prow_graphql.app.ws_protocol import FramingWebSocketProtocol
     from prow_graphql.protections import server_limits
 
     limits = server_limits(max_body_bytes) if max_body_bytes else {}
@@ -112,7 +113,8 @@ def _server(
             port=port,
             log_config=None,
             access_log=False,
-            ws="websockets-sansio",
+            # websockets-sansio, taking pre-built frames for shared subscriptions (wsframes.py).
+            ws=FramingWebSocketProtocol,
             lifespan="on",
             proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
             # uvicorn waits for every open response before it exits; an SSE subscription never
