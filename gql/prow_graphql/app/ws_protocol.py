@@ -1,13 +1,13 @@
 """The WebSocket server protocol the gateway is served with: uvicorn's websockets-sansio protocol,
 plus a `FrameSink` (schema/wsframes.py) so that shared subscriptions write pre-built frames to
-the transport.
+the transport, and less memory per connection.
 
 It relies on uvicorn internals (pyproject.toml pins uvicorn below the next minor version for
 that reason): it is passed as `uvicorn.Config(ws=FramingWebSocketProtocol)`, the documented way
 to choose a protocol class, and only adds to the class through its own methods and the asyncio
 `Protocol` callbacks. What it uses: `handshake_complete`, `close_sent`, `disconnected`,
-`initial_response`, `transport` (to decide whether a frame may be written now) and `scope` (to
-offer the sink).
+`initial_response`, `transport` (to decide whether a frame may be written now), `scope` (to
+offer the sink), and `queue` / `writable` / `request` / `response` (replaced or released, below).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from prow_graphql.app.light_sync import Flag, ReceiveQueue
 from prow_graphql.schema.wsframes import SINK
 
 
@@ -24,6 +25,11 @@ class FramingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # asyncio.Queue and asyncio.Event allocate their deques up front: ~3.8 KiB per idle
+        # connection for a queue that holds at most a message or two (uvicorn pauses reading
+        # after each one) and a flag. These keep the same methods in a few hundred bytes.
+        self.queue = ReceiveQueue()  # type: ignore[assignment]
+        self.writable = Flag(True)  # type: ignore[assignment]
         self._paused = False
 
     def pause_writing(self) -> None:
@@ -35,6 +41,17 @@ class FramingWebSocketProtocol(WebSocketsSansIOProtocol):
     def resume_writing(self) -> None:
         self._paused = False
         super().resume_writing()
+
+    def start_keepalive(self) -> None:
+        # Called once the handshake response is written: the upgrade request and response
+        # (their header maps, ~4 KiB) are not used again, and would otherwise live as long as
+        # the connection. websockets' handshake parser also keeps the request (a local of its
+        # generator), so its headers are emptied too. The scope keeps the headers the app reads.
+        super().start_keepalive()
+        request = self.__dict__.pop("request", None)
+        self.__dict__.pop("response", None)
+        if request is not None:
+            request.headers.clear()
 
     async def run_asgi(self) -> None:
         self.scope["extensions"][SINK] = {"sink": self}

@@ -11,6 +11,7 @@ Strawberry's handler.
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any
 
 from graphql import GraphQLError
@@ -26,6 +27,8 @@ from prow_graphql.schema.sharing import share_key
 from prow_graphql.schema.visibility import class_context, classed
 from prow_graphql.schema.ws_checks import CheckedGraphQLWSHandler, transport_problem
 from prow_graphql.schema.wsframes import NextFrames, sink_of
+
+_INTERNED_QUERY = 8192  # longest document text kept as one shared copy (see run_operation)
 
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -44,6 +47,9 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await self.handle_invalid_message(f"Invalid message: {problem}")
             return
         await super().handle_message(message)
+        # Strawberry's read loop holds the last message until the next one arrives, which for
+        # a subscriber may be never; the operation has taken what it needs from it.
+        message.clear()
 
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         shared = getattr(self.schema, "shared", None)
@@ -52,6 +58,9 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await super().run_operation(operation)
             return
         key, replay = found
+        if len(operation.query) <= _INTERNED_QUERY:
+            # Followers of one subscription send the same document: keep one copy of it.
+            operation.query = sys.intern(operation.query)
         # Shared per visibility class, run with a context that knows only the class.
         key = classed(key, self.context)
         schema: Any = self.schema
