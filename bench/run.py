@@ -243,7 +243,7 @@ class Bench:
         async with self.workers("poll", n, self.api_port) as children:
             poll_rps = await self.window()
             poll = await self.changes(children, n, "poll", self.patch_marker)
-        floor = await self.floor(n)
+        floor, floor_cpu_per_change = await self.floor(n)
         row = Row(
             n=n,
             push_p50=percentile(push.latencies_ms, 50),
@@ -259,6 +259,7 @@ class Bench:
             rss_after_mib=rss_after / 1024,
             patch_p50=percentile(self.patch_ms, 50),
             gateway_cpu_ms=cpu_per_change * 1000,
+            floor_cpu_ms=floor_cpu_per_change * 1000,
             samples=len(push.latencies_ms),
             push_missing=push.missing,
             poll_missing=poll.missing,
@@ -281,8 +282,9 @@ class Bench:
     async def patch_marker(self, marker: str) -> float:
         return await self.patch(json.loads(marker))
 
-    async def floor(self, n: int) -> Phase:
-        """The same changes as bare writes of a frame-sized message to n plain connections."""
+    async def floor(self, n: int) -> tuple[Phase, float]:
+        """The same changes as bare writes of a frame-sized message to n plain connections;
+        with the floor process's CPU seconds per change (what those writes alone cost)."""
         blaster = await Child.spawn("bench.blaster", name="blaster")
         try:
             port = (await blaster.read(60))["port"]
@@ -293,7 +295,9 @@ class Bench:
                 return started
 
             async with self.workers("raw", n, port) as children:
-                return await self.changes(children, n, "floor", blast)
+                cpu_before = cpu_seconds(blaster.pid)
+                phase = await self.changes(children, n, "floor", blast)
+                return phase, (cpu_seconds(blaster.pid) - cpu_before) / self.total_changes
         finally:
             await blaster.close()
 

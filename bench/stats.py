@@ -37,6 +37,7 @@ class Row:
     rss_after_mib: float
     patch_p50: float
     gateway_cpu_ms: float
+    floor_cpu_ms: float
     samples: int
     push_missing: int
     poll_missing: int
@@ -113,7 +114,8 @@ def render(
             f"{row.samples} push samples (max {row.push_max:.1f})",
             f"floor p50 {row.floor_p50:.1f}",
             f"PATCH round trip p50 {row.patch_p50:.1f}",
-            f"gateway CPU {row.gateway_cpu_ms:.1f} ms per change",
+            f"gateway CPU {row.gateway_cpu_ms:.1f} ms per change (floor process "
+            f"{row.floor_cpu_ms:.1f})",
             f"gateway RSS {row.rss_after_mib:.1f} MiB",
         ]
         if row.push_missing:

@@ -21,6 +21,7 @@ import websockets
 from starlette.applications import Starlette
 
 from prow_graphql.app import create_app
+from prow_graphql.app.ws_protocol import FramingWebSocketProtocol
 from prow_graphql.protections import server_limits
 from prow_graphql.settings import Settings, parse_serve_args
 
@@ -82,8 +83,11 @@ class RunningGateway:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[RunningGateway]:
-    """Serve `create_app(settings)` on a free port until the block exits."""
+async def serve(
+    settings: Settings, ws: type[Any] | str = FramingWebSocketProtocol
+) -> AsyncIterator[RunningGateway]:
+    """Serve `create_app(settings)` on a free port until the block exits (with `prow-graphql
+    serve`'s WebSocket protocol unless `ws` names another, e.g. uvicorn's "websockets-sansio")."""
     app = create_app(settings)
     sock = free_socket()
     port = sock.getsockname()[1]
@@ -91,7 +95,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningGateway]:
         app,
         log_config=None,
         access_log=False,
-        ws="websockets-sansio",
+        ws=ws,
         lifespan="on",
         proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from prow_graphql.client.args import add_jobs_arguments, add_trigger_arguments
@@ -14,6 +14,8 @@ from prow_graphql.errors import ConfigError
 from prow_graphql.settings import Settings, add_serve_arguments, settings_from_args
 
 if TYPE_CHECKING:
+    import asyncio
+
     import uvicorn
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,8 @@ def _serve(settings: Settings) -> int:
     print(
         f"prow-graphql ({settings.backend.value} backend): GraphiQL at {base}/graphql", flush=True
     )
-    asyncio.run(_run_servers(servers))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_run_servers(servers))
     if not servers[0].started:
         print(
             "prow-graphql: the server did not start; the log above says why "
@@ -102,6 +105,7 @@ def _server(
 ) -> uvicorn.Server:
     import uvicorn
 
+    from prow_graphql.app.ws_protocol import FramingWebSocketProtocol
     from prow_graphql.protections import server_limits
 
     limits = server_limits(max_body_bytes) if max_body_bytes else {}
@@ -112,7 +116,8 @@ def _server(
             port=port,
             log_config=None,
             access_log=False,
-            ws="websockets-sansio",
+            # websockets-sansio, taking pre-built frames for shared subscriptions (wsframes.py).
+            ws=FramingWebSocketProtocol,
             lifespan="on",
             proxy_headers=False,  # identity headers are trusted only from --trusted-proxies
             # uvicorn waits for every open response before it exits; an SSE subscription never
@@ -121,6 +126,19 @@ def _server(
             **limits,  # type: ignore[arg-type]
         )
     )
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn[standard] brings it), as uvicorn's own `--loop auto` picks.
+
+    The fan-out of a shared subscription is one transport write per subscriber; uvloop's
+    transports do that in C (bench.md: a third less gateway CPU per change at 1,000 followers).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _run_servers(servers: list[uvicorn.Server]) -> None:

@@ -33,6 +33,7 @@ from prow_graphql.schema.guard import capped
 from prow_graphql.schema.http_view import GraphQLOverHTTP
 from prow_graphql.schema.schema import build_schema
 from prow_graphql.schema.transport import AnyOperationWSHandler, SharedTransportWSHandler
+from prow_graphql.schema.wsframes import NextFrames
 from prow_graphql.web import graphiql_response
 
 # The state key under which a WebSocket's admitted connection is remembered until it closes.
@@ -74,6 +75,8 @@ class GatewayGraphQL(GraphQLOverHTTP):
         )
         self.gateway = gateway
         self._frames = FrameCache(max_bytes=s.protections.cache_bytes // 4)
+        # Shared subscriptions' `next` frames, built from this view's own encoding (and limit).
+        self.next_frames = NextFrames(self.encode_json, s.protections.max_response_bytes)
 
     def encode_json(self, data: object) -> str | bytes:
         # A shared subscription hands the same result to every follower: encode it once.

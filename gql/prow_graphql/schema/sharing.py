@@ -11,7 +11,9 @@ Followers come in two kinds. A *queue* follower (SSE, legacy graphql-ws) is an a
 transport iterates in its own task. A *direct* follower (graphql-transport-ws) hands the pump a
 `deliver` coroutine function: the pump runs each delivery eagerly, in one loop, and only a client
 whose socket is paused gets a task of its own (with a bounded backlog), so one event costs one
-pass over the followers instead of waking one task per follower.
+pass over the followers instead of waking one task per follower. A direct follower may also have
+a `fast` function that writes a pre-built frame without any coroutine (wsframes.py); it is tried
+first whenever nothing is in flight, and declines when the connection cannot take the frame now.
 
 Only subscriptions whose result does not depend on who asks are shared.
 """
@@ -68,13 +70,18 @@ class _Follower:
 
 
 Deliver = Callable[[Any], Coroutine[Any, Any, None]]
+Fast = Callable[[Any], bool]
+"""Sends a result at once, without suspending, if it can (True); else False and nothing sent."""
 
 
 class DirectFollower:
     """A follower whose results are sent by the pump itself, eagerly, in arrival order."""
 
-    def __init__(self, deliver: Deliver, replay: bool, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self, deliver: Deliver, replay: bool, limit: int = DEFAULT_LIMIT, fast: Fast | None = None
+    ) -> None:
         self._deliver = deliver
+        self._fast = fast
         self._replay = replay
         self._limit = limit
         # Results waiting behind a send in flight: the one backpressure rule (per job, bounded).
@@ -100,7 +107,10 @@ class DirectFollower:
         self._settle()
 
     def _start(self, item: Any) -> None:
+        fast = self._fast
         try:
+            if fast is not None and fast(item):
+                return
             task = run_eagerly(self._deliver(item))
         except Exception as exc:  # the connection is gone or the operation was stopped
             self._fail(exc)
@@ -179,6 +189,9 @@ class SharedStreams:
         self._limit = limit  # jobs a follower may fall behind by (see backpressure.py)
         self._streams: dict[Key, _Stream] = {}
         self.executions_started = 0
+        # Results written as pre-built frames, and those a connection could not take that way.
+        self.preframed = 0
+        self.preframe_declined = 0
 
     @property
     def active(self) -> int:
@@ -210,10 +223,11 @@ class SharedStreams:
         replay: bool,
         start: Callable[[], Coroutine[Any, Any, AsyncGenerator[Any, None]]],
         deliver: Deliver,
+        fast: Fast | None = None,
     ) -> tuple[_Stream, DirectFollower]:
         """Add a direct follower to `key` (starting it if new); await `follower.done`."""
         stream = self._streams.get(key)
-        follower = DirectFollower(deliver, replay, self._limit)
+        follower = DirectFollower(deliver, replay, self._limit, fast)
         if stream is None:
             stream = _Stream(replay=replay)
             self._streams[key] = stream

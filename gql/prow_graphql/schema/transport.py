@@ -3,12 +3,15 @@ loop (see sharing.py), and legacy graphql-ws that runs every kind of operation.
 
 A shareable operation does not get its own result stream: it becomes a direct follower of the
 shared execution, whose pump sends each `next` frame (encoded once, see frames.FrameCache) to every
-follower in turn. Everything else — and the protocol itself — is Strawberry's handler.
+follower in turn — written straight to the connection's transport when the server offers that
+(wsframes.py), else through Strawberry's send path. Everything else — and the protocol itself — is
+Strawberry's handler.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any
 
 from graphql import GraphQLError
@@ -17,12 +20,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from prow_graphql.schema.admission import key_of, limiter_of, refusal_error
 from prow_graphql.schema.sharing import share_key
 from prow_graphql.schema.visibility import class_context, classed
 from prow_graphql.schema.ws_checks import CheckedGraphQLWSHandler, transport_problem
+from prow_graphql.schema.wsframes import NextFrames, sink_of
+
+_INTERNED_QUERY = 8192  # longest document text kept as one shared copy (see run_operation)
 
 
 class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -41,6 +47,9 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await self.handle_invalid_message(f"Invalid message: {problem}")
             return
         await super().handle_message(message)
+        # Strawberry's read loop holds the last message until the next one arrives, which for
+        # a subscriber may be never; the operation has taken what it needs from it.
+        message.clear()
 
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         shared = getattr(self.schema, "shared", None)
@@ -49,6 +58,9 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             await super().run_operation(operation)
             return
         key, replay = found
+        if len(operation.query) <= _INTERNED_QUERY:
+            # Followers of one subscription send the same document: keep one copy of it.
+            operation.query = sys.intern(operation.query)
         # Shared per visibility class, run with a context that knows only the class.
         key = classed(key, self.context)
         schema: Any = self.schema
@@ -71,6 +83,28 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await operation.send_next(result)
             first = False
 
+        sink = sink_of(getattr(getattr(self.context, "request", None), "scope", None))
+        frames: NextFrames | None = getattr(self.view, "next_frames", None)
+
+        def fast(result: Any) -> bool:
+            # Only what send_next would send as {"data": ...} alone, pre-framed; the rest (errors,
+            # extensions, a first PreExecutionError) takes the ordinary path.
+            nonlocal first
+            if (
+                type(result) is not ExecutionResult
+                or result.errors
+                or result.extensions
+                or operation.completed
+            ):
+                return False
+            frame = frames.frame(result.data, operation.id) if frames is not None else None
+            if frame is None or sink is None or not sink.write_frame(frame):
+                shared.preframe_declined += 1
+                return False
+            shared.preframed += 1
+            first = False
+            return True
+
         limiter, caller = limiter_of(self.context), key_of(self.context)
         if limiter is not None and not limiter.acquire(caller):  # per-identity subscriptions
             error = refusal_error(limiter, caller).formatted
@@ -81,16 +115,24 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             self.operations.pop(operation.id, None)
             return
         try:
-            await self._follow_shared(operation, key, replay, start, deliver)
+            await self._follow_shared(
+                operation, key, replay, start, deliver, fast if sink is not None else None
+            )
         finally:
             if limiter is not None:
                 limiter.release(caller)
 
     async def _follow_shared(
-        self, operation: Operation[Any, Any], key: Any, replay: bool, start: Any, deliver: Any
+        self,
+        operation: Operation[Any, Any],
+        key: Any,
+        replay: bool,
+        start: Any,
+        deliver: Any,
+        fast: Any,
     ) -> None:
         shared: Any = getattr(self.schema, "shared", None)
-        stream, follower = shared.attach(key, replay, start, deliver)
+        stream, follower = shared.attach(key, replay, start, deliver, fast)
         metrics = getattr(self.context, "metrics", None)
         counting = metrics.subscription() if metrics is not None else contextlib.nullcontext()
         try:

@@ -1,0 +1,77 @@
+"""The WebSocket server protocol the gateway is served with: uvicorn's websockets-sansio protocol,
+plus a `FrameSink` (schema/wsframes.py) so that shared subscriptions write pre-built frames to
+the transport, and less memory per connection.
+
+It relies on uvicorn internals (pyproject.toml pins uvicorn below the next minor version for
+that reason): it is passed as `uvicorn.Config(ws=FramingWebSocketProtocol)`, the documented way
+to choose a protocol class, and only adds to the class through its own methods and the asyncio
+`Protocol` callbacks. What it uses: `handshake_complete`, `close_sent`, `disconnected`,
+`initial_response`, `transport` (to decide whether a frame may be written now), `scope` (to
+offer the sink), and `queue` / `writable` / `request` / `response` (replaced or released, below).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from prow_graphql.app.light_sync import Flag, ReceiveQueue
+from prow_graphql.schema.wsframes import SINK
+
+
+class FramingWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol that also takes whole frames (`write_frame`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # asyncio.Queue and asyncio.Event allocate their deques up front: ~3.8 KiB per idle
+        # connection for a queue that holds at most a message or two (uvicorn pauses reading
+        # after each one) and a flag. These keep the same methods in a few hundred bytes.
+        self.queue = ReceiveQueue()  # type: ignore[assignment]
+        self.writable = Flag(True)  # type: ignore[assignment]
+        self._paused = False
+
+    def pause_writing(self) -> None:
+        # Past the transport's high-water mark: frames go the ordinary way, which waits for
+        # the drain (and the follower's backlog coalesces meanwhile, see backpressure.py).
+        self._paused = True
+        super().pause_writing()
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        super().resume_writing()
+
+    def start_keepalive(self) -> None:
+        # Called once the handshake response is written: the upgrade request and response
+        # (their header maps, ~4 KiB) are not used again, and would otherwise live as long as
+        # the connection. websockets' handshake parser also keeps the request (a local of its
+        # generator), so its headers are emptied too. The scope keeps the headers the app reads.
+        super().start_keepalive()
+        request = self.__dict__.pop("request", None)
+        self.__dict__.pop("response", None)
+        if request is not None:
+            request.headers.clear()
+
+    async def run_asgi(self) -> None:
+        self.scope["extensions"][SINK] = {"sink": self}
+        await super().run_asgi()
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a whole server frame now; False if the connection cannot take it now."""
+        if (
+            self._paused
+            or not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+        ):
+            return False
+        transport = self.transport
+        if transport.is_closing():
+            return False
+        transport.write(frame)
+        return True
+
+
+__all__ = ["FramingWebSocketProtocol"]
