@@ -9,8 +9,10 @@ consistent read instead, so the cache never goes back in time.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prow_graphql.errors import BackendError
@@ -45,9 +47,10 @@ class ListPolicy:
             keep(obj)
 
         try:
-            return await self._store.list_each(
-                counting, label_selector=self._label_selector, resource_version="0"
-            )
+            with _collector_paused():
+                return await self._store.list_each(
+                    counting, label_selector=self._label_selector, resource_version="0"
+                )
         except BackendError:
             # Cut off midway, or slow to come: page from now on (each page is its own request).
             if kept or time.monotonic() - started >= WHOLE_LIST_PATIENCE:
@@ -68,3 +71,18 @@ class ListPolicy:
                 keep(obj)
             token = page.continue_token
         return list_rv
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a whole list arrives: the cache being built is
+    tens of thousands of long-lived objects, which it would otherwise walk again and again
+    (~15 % of decoding 20,000 ProwJobs). Bounded by the one request; what it builds is freed by
+    reference counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -4,6 +4,7 @@ coalescing fan-out, against the memory store behind a scripted wrapper."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
@@ -52,6 +53,7 @@ class ScriptedStore:
         self.list_calls: list[str | None] = []
         self.list_each_calls: list[str] = []
         self.cut_whole_lists = 0  # whole lists that break after their first item
+        self.collector_during_lists: list[bool] = []
         self.watch_calls: list[str] = []
         self.open_streams = 0
         self._watch_opened = asyncio.Condition()
@@ -92,6 +94,7 @@ class ScriptedStore:
         resource_version: str = "0",
     ) -> str:
         self.list_each_calls.append(resource_version)
+        self.collector_during_lists.append(gc.isenabled())
         if self.list_failures:
             self.list_failures -= 1
             raise Unavailable("injected list failure")
@@ -281,6 +284,9 @@ async def test_a_whole_first_list_refused_at_once_is_tried_whole_again(
     assert store.list_each_calls == ["0", "0", "0"]
     assert store.list_calls == []
     assert informer.synced.is_set()
+    # The cyclic collector rests while a whole list arrives, and is back after every attempt.
+    assert store.collector_during_lists == [False, False, False]
+    assert gc.isenabled()
 
 
 async def test_relist_after_gone_is_paginated(store: ScriptedStore) -> None:
