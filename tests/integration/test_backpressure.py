@@ -72,8 +72,11 @@ def steps(i: int) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def paused_client(url: str) -> AsyncIterator[TransportWSClient]:
-    """A graphql-transport-ws client whose socket holds almost nothing unread."""
+async def paused_client(
+    url: str, compression: str | None = "deflate"
+) -> AsyncIterator[TransportWSClient]:
+    """A graphql-transport-ws client whose socket holds almost nothing unread (`compression`
+    None: no permessage-deflate, so repetitive messages fill it as fast as their size says)."""
     host, port = url.removeprefix("ws://").split("/")[0].split(":")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -83,6 +86,7 @@ async def paused_client(url: str) -> AsyncIterator[TransportWSClient]:
         url,
         sock=sock,
         max_queue=1,
+        compression=compression,
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
         ping_interval=None,
         # Frames may still wait unread at the end; closing need not wait for the server's reply.

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import websockets
@@ -138,8 +140,11 @@ async def test_preframed_messages_are_the_ordinary_paths_messages(tmp_path: Path
     states = [state_of(t)["state"] for t in texts["framed", "1"]]
     assert states == ["TRIGGERED", "PENDING", "PENDING", "PENDING", "SUCCESS"]
     assert state_of(texts["framed", "1"][2])["description"] == changes[1]["description"]
-    # The framed gateway really wrote them pre-framed; the other never could.
-    assert framed_streams.preframed >= len(OP_IDS) * (len(changes) + 1)
+    # The framed gateway really wrote the uncompressed connection's messages pre-framed; the
+    # connections that negotiated permessage-deflate took the ordinary (compressing) path, and
+    # the other gateway never could pre-frame.
+    assert framed_streams.preframed == len(changes) + 1
+    assert framed_streams.preframe_declined >= (len(OP_IDS) - 1) * (len(changes) + 1)
     assert ordinary_streams.preframed == 0
 
 
@@ -159,8 +164,8 @@ async def test_a_paused_client_falls_back_gets_the_final_state_and_stays_bounded
     async with (
         kube_and_settings(tmp_path) as (kube, settings),
         serve(settings) as gw,
-        paused_client(gw.ws_url) as paused,
-        connection(gw.ws_url) as reader,
+        paused_client(gw.ws_url, compression=None) as paused,
+        connection(gw.ws_url, compression=None) as reader,
     ):
         kube.create_object(prowjob("pf-paused"))
         await synced(gw, kube, "pf-paused")
@@ -229,3 +234,108 @@ async def test_clients_that_vanish_mid_fan_out_break_nobody_else(
         await kube.wait_for(lambda: shared.active == 0, within=TIMEOUT)
     problems = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not problems, [r.getMessage() for r in problems]
+
+
+class RecordingProtocol(FramingWebSocketProtocol):
+    """The gateway's protocol, recording what it writes for operation "p" and when the app has
+    finished handling the client's `complete` for it (it then asks for the next message)."""
+
+    late: ClassVar[list[str]] = []
+    handled: ClassVar[set[int]] = set()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._completed_p = False
+
+    async def receive(self) -> Any:
+        if self._completed_p:
+            RecordingProtocol.handled.add(id(self))
+        message = await super().receive()
+        text = message.get("text") or ""
+        if '"type":"complete"' in text.replace(" ", "") and '"id":"p"' in text.replace(" ", ""):
+            self._completed_p = True
+        return message
+
+    def _note(self, text: str) -> None:
+        if id(self) in RecordingProtocol.handled and '"id":"p"' in text and "pf-a" in text:
+            RecordingProtocol.late.append(text[:80])
+
+    def write_frame(self, frame: bytes) -> bool:
+        written = super().write_frame(frame)
+        if written:
+            self._note(frame.decode(errors="replace"))
+        return written
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        self._note(message.get("text") or "")
+
+
+async def test_no_next_goes_out_for_an_operation_the_client_completed(tmp_path: Path) -> None:
+    """A paused client with a send in flight and a backlog completes `p` and reuses the id for
+    another job: nothing for the old job may be written once the complete was handled (the
+    client would take it for the new subscription's)."""
+    RecordingProtocol.late.clear()
+    RecordingProtocol.handled.clear()
+    async with (
+        kube_and_settings(tmp_path) as (kube, settings),
+        serve(settings, ws=RecordingProtocol) as gw,
+        paused_client(gw.ws_url, compression=None) as paused,
+        connection(gw.ws_url, compression=None) as reader,
+    ):
+        kube.create_object(prowjob("pf-a"))
+        kube.create_object(prowjob("pf-b"))
+        await synced(gw, kube, "pf-a")
+        await synced(gw, kube, "pf-b")
+        await subscribe(paused.ws, "p", "pf-a")
+        await subscribe(reader, "r", "pf-a")
+        await next_text(reader)
+        for n in range(200):
+            description = f"change {n} " + "z" * 16384
+            kube.set_status("pf-a", {"description": description})
+            while state_of(await next_text(reader))["description"] != description:
+                pass
+        assert gw.app.state.gateway.shared_streams.preframe_declined > 0  # a send in flight
+        await paused.ws.send(json.dumps({"id": "p", "type": "complete"}))
+        await subscribe(paused.ws, "p", "pf-b")
+        names: list[str] = []
+        async with asyncio.timeout(TIMEOUT):
+            while "pf-b" not in names:
+                message = await paused.receive(timeout=TIMEOUT)
+                names.append(message["payload"]["data"]["prowJobUpdated"]["name"])
+        assert RecordingProtocol.handled, "the app never asked for the message after `complete`"
+    assert RecordingProtocol.late == []
+
+
+class TrackedProtocol(FramingWebSocketProtocol):
+    """The gateway's protocol, remembering (weakly) every instance."""
+
+    instances: ClassVar[list[weakref.ref[FramingWebSocketProtocol]]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        TrackedProtocol.instances.append(weakref.ref(self))
+
+
+async def test_a_closed_connection_is_freed_without_the_cyclic_collector(
+    tmp_path: Path,
+) -> None:
+    # The frame sink offered in the scope points back at the protocol: a cycle would keep every
+    # closed connection (scope, headers, parser) until a full collection.
+    TrackedProtocol.instances.clear()
+    async with (
+        kube_and_settings(tmp_path) as (_, settings),
+        serve(settings, ws=TrackedProtocol) as gw,
+    ):
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(3):
+                async with connection(gw.ws_url, compression=None):
+                    pass
+            async with asyncio.timeout(TIMEOUT):
+                while any(ref() is not None for ref in TrackedProtocol.instances):
+                    await asyncio.sleep(0.02)
+        finally:
+            gc.enable()
+    assert len(TrackedProtocol.instances) == 3

@@ -55,12 +55,18 @@ class FramingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def run_asgi(self) -> None:
         self.scope["extensions"][SINK] = {"sink": self}
-        await super().run_asgi()
+        try:
+            await super().run_asgi()
+        finally:
+            # The scope refers to us and we to it: without this, every closed connection would
+            # wait for the cyclic collector instead of going at once.
+            self.scope["extensions"].pop(SINK, None)
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a whole server frame now; False if the connection cannot take it now."""
         if (
             self._paused
+            or self.conn.extensions  # permessage-deflate: the ordinary path compresses
             or not self.handshake_complete
             or self.close_sent
             or self.disconnected

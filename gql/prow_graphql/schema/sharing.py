@@ -88,6 +88,7 @@ class DirectFollower:
         self._backlog: CoalescingQueue[Any] = CoalescingQueue(limit, merge_results)
         self._inflight: asyncio.Task[None] | None = None
         self._closed = False
+        self._stopped = False
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def push(self, item: Any) -> None:
@@ -106,6 +107,16 @@ class DirectFollower:
         self._closed = True
         self._settle()
 
+    def stop(self) -> None:
+        """The operation is over (the client completed it, or left): nothing queued may go out,
+        and a send still waiting for the connection to drain is called off before it writes."""
+        self._stopped = self._closed = True
+        self._backlog.clear()
+        if self._inflight is not None:
+            self._inflight.cancel()
+        elif not self.done.done():
+            self.done.set_result(None)
+
     def _start(self, item: Any) -> None:
         fast = self._fast
         try:
@@ -121,6 +132,12 @@ class DirectFollower:
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._inflight = None
+        if self._stopped:
+            if not task.cancelled():
+                task.exception()  # retrieved: the operation is over, nobody else will
+            if not self.done.done():
+                self.done.set_result(None)
+            return
         if task.cancelled():
             self._fail(asyncio.CancelledError())
             return
@@ -239,7 +256,9 @@ class SharedStreams:
         return stream, follower
 
     def detach(self, key: Key, stream: _Stream, follower: DirectFollower) -> None:
-        """Remove a follower; the last one to leave stops the shared execution."""
+        """Remove a follower (and call off whatever it still had to send); the last one to
+        leave stops the shared execution."""
+        follower.stop()
         self._leave(key, stream, follower)
 
     def _leave(self, key: Key, stream: _Stream, follower: _Follower | DirectFollower) -> None:

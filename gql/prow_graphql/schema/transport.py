@@ -75,8 +75,15 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 operation_name=operation.operation_name,
             )
 
+        def current() -> bool:
+            # Strawberry forgets an operation the client completed (or whose id it reused) but
+            # does not mark it completed: results already queued for it must not go out.
+            return self.operations.get(operation.id) is operation
+
         async def deliver(result: Any) -> None:
             nonlocal first
+            if not current():
+                return
             if first and isinstance(result, PreExecutionError):
                 await self._handle_pre_execution_error(operation, result)  # sends `error`
             else:
@@ -97,6 +104,8 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 or operation.completed
             ):
                 return False
+            if not current():
+                return True  # nothing to send: the client is done with this operation
             frame = frames.frame(result.data, operation.id) if frames is not None else None
             if frame is None or sink is None or not sink.write_frame(frame):
                 shared.preframe_declined += 1
