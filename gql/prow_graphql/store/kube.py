@@ -181,22 +181,8 @@ class KubeStore:
             ),
         )
         try:
-            response = await self._api.list_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                **options,
-                _preload_content=False,
-                _request_timeout=timeout,
-            )
+            response = await self._open_list(what, options, timeout)
             try:
-                if response.status != 200:
-                    body = await response.read()
-                    message = status_message(body) or response.reason or "list failed"
-                    raise error_for_status(
-                        response.status, f"{what}: {message} (HTTP {response.status})"
-                    )
                 metadata = await decode_items(response.content, on_item, what)
             finally:
                 response.release()
@@ -220,24 +206,34 @@ class KubeStore:
             "_continue": continue_token,
         }
         try:
-            response = await self._api.list_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                **options,
-                _preload_content=False,
-                _request_timeout=self._request_timeout,
-            )
+            response = await self._open_list(what, options, self._request_timeout)
             body: bytes = await response.read()
         except ApiException as exc:
             raise api_error(what, exc) from exc
         except TRANSPORT_ERRORS as exc:
             raise transport_error(what, exc) from exc
+        return body
+
+    async def _open_list(self, what: str, options: dict[str, Any], limits: Any) -> Any:
+        """The raw list response, its status 200; the typed error for any other answer.
+        `limits`: the request timeout (seconds or an aiohttp.ClientTimeout)."""
+        response = await self._api.list_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            **options,
+            _preload_content=False,
+            _request_timeout=limits,
+        )
         if response.status != 200:
+            try:
+                body = await response.read()
+            finally:
+                response.release()
             message = status_message(body) or response.reason or "list failed"
             raise error_for_status(response.status, f"{what}: {message} (HTTP {response.status})")
-        return body
+        return response
 
     async def patch(self, name: str, patch: Mapping[str, Any]) -> ProwJobObject:
         """Apply a JSON merge patch (sent as application/merge-patch+json)."""
