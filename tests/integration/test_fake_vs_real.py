@@ -8,6 +8,7 @@ the fake (tests/fakekube), never a reason to loosen the comparison.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -157,7 +158,13 @@ async def list_from_cache(api: Api) -> list[Any]:
     sorted, metadata last with an empty continue — store/list_stream reads it from there."""
     for name in ("cache-a", "cache-b", "cache-c"):
         await api.http.post(api.path, json=prowjob(name))
-    whole = await api.http.get(api.path, params={"resourceVersion": "0", "limit": "1"})
+    # The real watch cache may lag the last writes by a moment ("any recent state"): ask again
+    # (bounded) until it has caught up, so that both servers are compared on the same state.
+    for _ in range(50):
+        whole = await api.http.get(api.path, params={"resourceVersion": "0", "limit": "1"})
+        if whole.status_code != 200 or len(whole.json()["items"]) == 3:
+            break
+        await asyncio.sleep(0.1)
     paged = await api.http.get(api.path, params={"limit": "1"})
     shapes = []
     for response in (whole, paged):
