@@ -30,17 +30,6 @@ class FramingWebSocketProtocol(WebSocketsSansIOProtocol):
         # after each one) and a flag. These keep the same methods in a few hundred bytes.
         self.queue = ReceiveQueue()  # type: ignore[assignment]
         self.writable = Flag(True)  # type: ignore[assignment]
-        self._paused = False
-
-    def pause_writing(self) -> None:
-        # Past the transport's high-water mark: frames go the ordinary way, which waits for
-        # the drain (and the follower's backlog coalesces meanwhile, see backpressure.py).
-        self._paused = True
-        super().pause_writing()
-
-    def resume_writing(self) -> None:
-        self._paused = False
-        super().resume_writing()
 
     def start_keepalive(self) -> None:
         # Called once the handshake response is written: the upgrade request and response
@@ -65,7 +54,10 @@ class FramingWebSocketProtocol(WebSocketsSansIOProtocol):
     def write_frame(self, frame: bytes) -> bool:
         """Write a whole server frame now; False if the connection cannot take it now."""
         if (
-            self._paused
+            # Past the transport's high-water mark (uvicorn clears `writable` in pause_writing):
+            # frames go the ordinary way, which waits for the drain while the follower's backlog
+            # coalesces (backpressure.py).
+            not self.writable.is_set()
             or self.conn.extensions  # permessage-deflate: the ordinary path compresses
             or not self.handshake_complete
             or self.close_sent

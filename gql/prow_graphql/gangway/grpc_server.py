@@ -108,29 +108,31 @@ class ProwServicer:
     async def WatchJobExecution(
         self, request: Message, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Message]:
-        method, started = "WatchJobExecution", time.monotonic()
+        started, observed = time.monotonic(), False
+
+        def observe(code: Code) -> None:
+            # Once per call: by its first message, or by how it ended before one.
+            nonlocal observed
+            if not observed:
+                observed = True
+                self._api.observe("grpc", "WatchJobExecution", code, time.monotonic() - started)
+
         try:
             identity = self._identity(context)
         except ApiError as exc:
-            self._api.observe("grpc", method, exc.code, time.monotonic() - started)
+            observe(exc.code)
             await context.abort(_status(exc.code), exc.message)
             return
         updates = self._api.watch(request.id, identity, _peer_host(context))
-        opened = False
         try:
             async for update in updates:
-                if not opened:
-                    opened = True
-                    self._api.observe("grpc", method, Code.OK, time.monotonic() - started)
+                observe(Code.OK)
                 yield update
         except ApiError as exc:
-            if not opened:
-                opened = True
-                self._api.observe("grpc", method, exc.code, time.monotonic() - started)
+            observe(exc.code)
             await context.abort(_status(exc.code), exc.message)
         finally:
-            if not opened:  # ended (or the caller left) before its first message
-                self._api.observe("grpc", method, Code.OK, time.monotonic() - started)
+            observe(Code.OK)  # ended (or the caller left) before its first message
             await updates.aclose()
 
 
